@@ -1,0 +1,1 @@
+"""zoo: generative autoencoders in TensorFlow 2 / Keras 3."""
