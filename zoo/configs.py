@@ -1,0 +1,122 @@
+"""Frozen dataclass configs: one base with the training fields, one subclass per model family.
+
+Presets derive from a family's base config with `dataclasses.replace`; user overrides come as
+`key=value` strings parsed as literals of the field's declared type (never evaluated as code), or as
+a plain JSON file. `resolve` is the one place a config is assembled from those sources.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Fields every family shares: which model on which data, and how to train it."""
+
+    model: str = ""
+    dataset: str = "digits"
+    data_dir: str = ""  # tfds data directory (prepared records); "" = tfds default
+    source_dir: str = ""  # directory of raw files our builders read (IDX files, archives)
+    image_size: int = 0  # 0 = the dataset's native size
+    batch_size: int = 100
+    num_labels: int = 0  # labeled examples for semi-supervised training; 0 = unsupervised
+    labeled_batch_size: int = 100
+    steps: int = 2000
+    seed: int = 0
+    jit_compile: bool = True
+    log_every: int = 100  # steps per progress-bar chunk and per TensorBoard scalar point
+    checkpoint_every: int = 500  # multiple of log_every
+    image_every: int = 1000  # multiple of log_every; image grids and latent plots
+    max_checkpoints: int = 3
+
+    def validate(self) -> None:
+        """Raises ValueError for settings that cannot work together; called before building."""
+        positive = ("batch_size", "steps", "log_every", "checkpoint_every", "image_every")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("checkpoint_every", "image_every"):
+            if getattr(self, name) % self.log_every:
+                raise ValueError(f"{name}={getattr(self, name)} must be a multiple of log_every={self.log_every}")
+        if self.num_labels < 0:
+            raise ValueError(f"num_labels must be >= 0, got {self.num_labels}")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+
+def field_types(config_cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(config_cls)
+
+
+def parse_value(text: str, kind: Any, key: str) -> Any:
+    """Parses one `--set` value as a literal of the field's type: int, float, bool, str or a tuple."""
+    origin = typing.get_origin(kind)
+    try:
+        if kind is bool:
+            lowered = text.strip().lower()
+            if lowered not in ("true", "false", "1", "0"):
+                raise ValueError("expected true or false")
+            return lowered in ("true", "1")
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+        if kind is str:
+            return text
+        if origin is tuple:
+            (item,) = set(typing.get_args(kind)) - {Ellipsis}
+            parts = [p for p in text.strip("()[] ").split(",") if p.strip()]
+            return tuple(parse_value(p.strip(), item, key) for p in parts)
+    except ValueError as error:
+        raise ValueError(f"--set {key}={text!r}: cannot parse as {getattr(kind, '__name__', kind)} ({error})") from None
+    raise TypeError(f"field {key} has unsupported type {kind}")
+
+
+def _coerce_json_value(value: Any, kind: Any, key: str) -> Any:
+    """JSON gives lists for tuples and ints for floats; anything else must match the field type."""
+    if typing.get_origin(kind) is tuple and isinstance(value, list):
+        (item,) = set(typing.get_args(kind)) - {Ellipsis}
+        return tuple(_coerce_json_value(v, item, key) for v in value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind in (int, float, str, bool) and type(value) is not kind:
+        raise ValueError(f"config key {key!r}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def replace(config: Config, **changes: Any) -> Config:
+    """dataclasses.replace that names the valid keys when one is unknown."""
+    known = {f.name for f in dataclasses.fields(config)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown config key(s) {', '.join(unknown)} for model '{config.model}'; "
+            f"known keys: {', '.join(sorted(known))}")
+    return dataclasses.replace(config, **changes)
+
+
+def apply_overrides(config: Config, assignments: list[str]) -> Config:
+    """Applies `key=value` strings (the `--set` flag) in order."""
+    types = field_types(type(config))
+    changes = {}
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ValueError(f"--set expects key=value, got {assignment!r}")
+        if key not in types:
+            replace(config, **{key: None})  # raises the unknown-key error listing known keys
+        changes[key] = parse_value(text, types[key], key)
+    return replace(config, **changes)
+
+
+def from_json_dict(config_cls: type, data: dict) -> Config:
+    types = field_types(config_cls)
+    unknown = sorted(set(data) - set(types))
+    if unknown:
+        raise ValueError(f"unknown config key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(types))}")
+    return config_cls(**{k: _coerce_json_value(v, types[k], k) for k, v in data.items()})

@@ -1,0 +1,118 @@
+"""What every family's keras.Model shares: phases with their own optimizers, seeds, metrics.
+
+A family subclasses `ZooModel`, passes its phases (phase -> the sub-model attributes whose weights
+that phase moves; each phase gets its own optimizer) and metric names, and writes `train_step` as a
+short sequence of phase methods, each with its own tape, ending in `self.apply_phase(...)`.
+
+Randomness is stateless: every draw uses `self.seed(salt)`, a pair (run seed, step counter), so a
+resumed run draws exactly what an uninterrupted one would, and every replica can derive the same
+global-batch draw and keep its own slice (`replica_slice`): under MirroredStrategy each replica sees
+different latent / noise samples, and N replicas reproduce one device's numbers.
+"""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from zoo import losses
+
+
+class ZooModel(keras.Model):
+    VALIDATION_METRICS: tuple[str, ...] = ("reconstruction_error",)
+
+    def __init__(self, config, spec, phases: dict[str, tuple[str, ...]], metric_names: tuple[str, ...]):
+        """`phases`: phase -> sub-model attributes it moves, in the order train_step runs them;
+        `metric_names`: the training losses train_step reports."""
+        super().__init__(name=config.model)
+        self.config = config
+        self.spec = spec
+        self.phases = phases
+        self.metric_names = metric_names
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in metric_names + self.VALIDATION_METRICS}
+
+    # --- construction -----------------------------------------------------------------------------
+    def make_optimizer(self, phase: str) -> keras.optimizers.Optimizer:
+        """Adam per phase; families override to set per-phase learning rates."""
+        return keras.optimizers.Adam(self.config.learning_rate)
+
+    def build_for_training(self) -> None:
+        """Builds the sub-models and every phase's optimizer. Call inside `strategy.scope()`: under
+        MirroredStrategy, optimizers built lazily inside `train_step` fail ("Unknown variable")."""
+        self(tf.zeros((1,) + tuple(self.spec.image_shape)))
+        self.phase_optimizers = {phase: self.make_optimizer(phase) for phase in self.phases}
+        for phase, optimizer in self.phase_optimizers.items():
+            optimizer.build(self.phase_variables(phase))
+        # compile's optimizer is the first phase's: its iteration count is the model's step counter.
+        first = next(iter(self.phase_optimizers.values()))
+        self.compile(optimizer=first, jit_compile=self.config.jit_compile)
+
+    def phase_variables(self, phase: str) -> list:
+        seen, variables = set(), []
+        for attribute in self.phases[phase]:
+            for variable in getattr(self, attribute).trainable_variables:
+                if id(variable) not in seen:
+                    seen.add(id(variable))
+                    variables.append(variable)
+        return variables
+
+    def checkpoint_items(self) -> dict:
+        """What a checkpoint holds: every weight by path, and each phase's optimizer state."""
+        weights = {v.path.replace("/", "."): v for v in self.weights}
+        return {"weights": weights, "optimizers": dict(self.phase_optimizers)}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    @property
+    def step_counter(self) -> tf.Variable:
+        return self.optimizer.iterations
+
+    # --- randomness -------------------------------------------------------------------------------
+    def seed(self, salt: int) -> tf.Tensor:
+        """Stateless seed for one draw: (run seed, step) mixed with a per-draw salt."""
+        step = tf.cast(self.step_counter, tf.int32)
+        return tf.stack([tf.constant(self.config.seed * 1000 + salt, tf.int32), step])
+
+    @staticmethod
+    def replica_slice(draw, local_batch) -> tf.Tensor:
+        """Draws for the global batch with `draw(n)` and keeps this replica's rows, so the samples
+        match the ones a single device would use for the same examples."""
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context else 1
+        replica = context.replica_id_in_sync_group if context else 0
+        samples = draw(local_batch * replicas)
+        return samples[replica * local_batch:(replica + 1) * local_batch]
+
+    # --- phases -----------------------------------------------------------------------------------
+    def apply_phase(self, phase: str, tape: tf.GradientTape, loss: tf.Tensor) -> None:
+        """One optimizer step of `phase` on the variables that phase owns, with per-replica scaling."""
+        variables = self.phase_variables(phase)
+        gradients = tape.gradient(losses.for_gradient(loss), variables)
+        pairs = [(g, v) for g, v in zip(gradients, variables) if g is not None]
+        self.phase_optimizers[phase].apply_gradients(pairs)
+
+    def track(self, **values) -> None:
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+
+    def results(self, names) -> dict:
+        return {name: self.trackers[name].result() for name in names}
+
+    def test_step(self, data):
+        """Validation metrics (the tuner's objectives): never a GAN loss."""
+        images = data["image"]
+        reconstruction = self.reconstruct(images, seed=tf.constant([0, 0], tf.int32))
+        error = tf.reduce_mean(tf.square(images - reconstruction), axis=[1, 2, 3])
+        self.track(reconstruction_error=tf.reduce_mean(error))
+        return self.results(self.VALIDATION_METRICS)
+
+    # --- what users do with a trained model -------------------------------------------------------
+    # Families define encode(images, seed) -> dict with "code", decode(code) -> images in [0, 1] and
+    # sample(n, seed) -> images; these two follow from them.
+    def reconstruct(self, images, seed):
+        return self.decode(self.encode(images, seed)["code"])
+
+    def latent(self, images, seed):
+        """The continuous code plotted in latent-space figures."""
+        return self.encode(images, seed)["code"]
