@@ -1,0 +1,57 @@
+"""`evaluate(workdir)`: the metrics of a trained run, written to `<workdir>/eval.json`.
+
+Always: test reconstruction error (mean squared error per pixel, images in [0, 1]). With a
+categorical code: clustering error by the PixelGAN protocol (zoo.metrics), the Hungarian error when
+clusters == classes, and the semi-supervised test error when the run was trained with labels.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from zoo import data, metrics, training
+
+
+def _batched(fn, images: np.ndarray, batch_size: int) -> np.ndarray:
+    return np.concatenate([fn(tf.constant(images[i:i + batch_size])).numpy()
+                           for i in range(0, len(images), batch_size)])
+
+
+def evaluate(workdir: str, batch_size: int = 500) -> dict:
+    config, spec, model = training.restore(workdir)
+    seed = tf.constant([config.seed, 1], tf.int32)
+    options = training.data_options(config)
+    test = data.arrays(config.dataset, "test", **options)
+    results = {"step": int(model.step_counter.numpy()), "dataset": config.dataset,
+               "test_examples": int(len(test["label"]))}
+    reconstruct = tf.function(lambda x: model.reconstruct(x, seed))
+    reconstructions = _batched(reconstruct, test["image"], batch_size)
+    results["reconstruction_error"] = float(np.mean(np.square(reconstructions - test["image"])))
+    if getattr(config, "num_clusters", 0):
+        classify = tf.function(lambda x: model.classify(x, seed))
+        validation = data.arrays(config.dataset, "validation", **options)
+        test_probs = _batched(classify, test["image"], batch_size)
+        validation_probs = _batched(classify, validation["image"], batch_size)
+        results["num_clusters"] = config.num_clusters
+        results["clustering_error"] = metrics.cluster_error_by_validation(
+            validation_probs, validation["label"], test_probs, test["label"])
+        if config.num_clusters == spec.num_classes:
+            results["hungarian_error"] = metrics.hungarian_error(
+                np.argmax(test_probs, axis=1), test["label"], spec.num_classes)
+        if config.num_labels:
+            results["num_labels"] = config.num_labels
+            results["classification_error"] = metrics.classification_error(test_probs, test["label"])
+    with open(os.path.join(workdir, "eval.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    return results
+
+
+def format_table(results: dict) -> str:
+    width = max(len(k) for k in results)
+    lines = [f"{'metric'.ljust(width)}  value", f"{'-' * width}  -----"]
+    for key, value in results.items():
+        lines.append(f"{key.ljust(width)}  {value:.4f}" if isinstance(value, float) else f"{key.ljust(width)}  {value}")
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""Evaluation metrics shared by every family.
+
+Clustering error follows the PixelGAN autoencoders protocol (Makhzani & Frey 2017, Section 2.1.1):
+"for each cluster i, we found the validation example x_n that maximizes q(y_i | x_n), and assigned
+the label of x_n to all the points in the cluster i"; the error is then measured on the test set.
+When there are as many clusters as classes, the Hungarian one-to-one matching error is reported too.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+
+def cluster_error_by_validation(validation_probs, validation_labels, test_probs, test_labels) -> float:
+    """Paper protocol: each cluster takes the label of its most confident validation example."""
+    validation_probs = np.asarray(validation_probs)
+    cluster_labels = np.asarray(validation_labels)[np.argmax(validation_probs, axis=0)]
+    predicted = cluster_labels[np.argmax(np.asarray(test_probs), axis=1)]
+    return float(np.mean(predicted != np.asarray(test_labels)))
+
+
+def hungarian_error(clusters, labels, num_classes: int) -> float:
+    """Error under the best one-to-one map of clusters to classes (clusters == classes)."""
+    clusters, labels = np.asarray(clusters), np.asarray(labels)
+    counts = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(counts, (clusters, labels), 1)
+    rows, cols = linear_sum_assignment(-counts)
+    return float(1.0 - counts[rows, cols].sum() / len(labels))
+
+
+def classification_error(probs, labels) -> float:
+    return float(np.mean(np.argmax(np.asarray(probs), axis=1) != np.asarray(labels)))

@@ -1,0 +1,207 @@
+"""`run(config, workdir, strategy)`: the one training function behind `zoo.train`, the tuner,
+experiments and tests.
+
+A run lives in its workdir: `config.json` (the resolved config), `checkpoints/` (weights, every
+phase's optimizer state and so the step), `tensorboard/` (scalars, image grids, latent plots),
+`images/` (the same pictures as PNG) and `metrics.jsonl`. Started again on the same workdir it
+resumes from the last checkpoint; a non-finite loss stops it and keeps the last good checkpoint.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo import configs, data, registry, visualize
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced NaN or infinity; the workdir keeps the last good checkpoint."""
+
+
+# Settings that may change between a run and its resumption (the rest must match config.json).
+RESUMABLE_CHANGES = ("steps", "log_every", "checkpoint_every", "image_every", "max_checkpoints", "jit_compile")
+
+
+def make_strategy(name: str = "default", cpu_replicas: int = 0) -> tf.distribute.Strategy:
+    """The distribution strategy by name. `cpu_replicas > 1` splits the CPU into that many logical
+    devices, so that MirroredStrategy really runs its multi-replica path on a machine without GPUs;
+    it must be set before TensorFlow initializes its devices."""
+    if cpu_replicas > 1 and len(tf.config.list_logical_devices("CPU")) < cpu_replicas:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        try:
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_replicas)
+        except RuntimeError:
+            raise ValueError("--cpu_replicas must be set before TensorFlow initializes its devices") from None
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")[:max(cpu_replicas, 1)]]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy '{name}'; known: default, mirrored, multiworker")
+
+
+def data_options(config) -> dict:
+    return dict(data_dir=config.data_dir or None, source_dir=config.source_dir or None,
+                image_size=config.image_size or None)
+
+
+def train_dataset(config, shuffle_seed: int) -> tf.data.Dataset:
+    """Unlabeled global batches {"image"}; with num_labels, zipped with labeled batches of a fixed
+    class-balanced subset {"labeled_image", "labeled_label"}. Labels of the unlabeled stream are
+    dropped here, so no phase can read them."""
+    options = data_options(config)
+    unlabeled = data.load(config.dataset, "train", batch_size=config.batch_size, shuffle=True, repeat=True,
+                          seed=shuffle_seed, drop_remainder=True, with_labels=False, **options)
+    if not config.num_labels:
+        return unlabeled
+    subset = data.labeled_subset(config.dataset, config.num_labels, seed=config.seed, **options)
+    labeled = (tf.data.Dataset.from_tensor_slices(subset)
+               .shuffle(config.num_labels, seed=shuffle_seed).repeat()
+               .batch(config.labeled_batch_size, drop_remainder=True))
+    return tf.data.Dataset.zip(unlabeled, labeled).map(
+        lambda u, l: {"image": u["image"], "labeled_image": l["image"], "labeled_label": l["label"]},
+        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def build(config, strategy=None):
+    """(spec, model) with the model and all its optimizers built inside the strategy's scope."""
+    spec = data.spec(config.dataset, **data_options(config))
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = registry.build_model(config, spec)
+        model.build_for_training()
+    return spec, model
+
+
+def checkpoint_manager(model, workdir: str, max_to_keep: int = 3) -> tf.train.CheckpointManager:
+    checkpoint = tf.train.Checkpoint(**model.checkpoint_items())
+    return tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "checkpoints"), max_to_keep=max_to_keep)
+
+
+def restore(workdir: str, strategy=None):
+    """(config, spec, model) of a workdir, with its latest checkpoint loaded."""
+    config = read_config(workdir)
+    spec, model = build(config, strategy)
+    manager = checkpoint_manager(model, workdir)
+    if not manager.latest_checkpoint:
+        raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints: train first")
+    manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    return config, spec, model
+
+
+def read_config(workdir: str):
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: is {workdir} a zoo workdir?")
+    return registry.config_from_file(path)
+
+
+def _write_config(config, workdir: str) -> None:
+    path = os.path.join(workdir, "config.json")
+    if os.path.exists(path):
+        previous = registry.config_from_file(path)
+        differing = sorted(f.name for f in dataclasses.fields(config)
+                           if getattr(config, f.name) != getattr(previous, f.name) and f.name not in RESUMABLE_CHANGES)
+        if type(previous) is not type(config) or differing:
+            raise ValueError(f"{workdir} holds a run with a different config ({', '.join(differing) or 'model'}); "
+                             "use another --workdir")
+    with open(path, "w") as f:
+        f.write(config.to_json())
+
+
+class Monitor(keras.callbacks.Callback):
+    """Per chunk of `log_every` steps: non-finite check, scalars, checkpoints, pictures; stops at
+    exactly `config.steps`."""
+
+    def __init__(self, config, workdir, manager, start_step, preview):
+        super().__init__()
+        self.config, self.workdir, self.manager = config, workdir, manager
+        self.step = start_step
+        self.preview = preview  # validation images and labels for reconstructions and latent plots
+        self.writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+        self.failure = None
+        self.last_logs = {}
+        os.makedirs(os.path.join(workdir, "images"), exist_ok=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step >= self.config.steps:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
+        if bad:
+            self.failure = (f"non-finite loss at step {self.step} ({', '.join(f'{k}={v}' for k, v in bad.items())}); "
+                            f"training stopped, the last good checkpoint is kept: "
+                            f"{self.manager.latest_checkpoint or 'none was written yet'}")
+            self.model.stop_training = True
+            return
+        self.last_logs = logs
+        with self.writer.as_default(step=self.step):
+            for name, value in logs.items():
+                tf.summary.scalar(name, value)
+        with open(os.path.join(self.workdir, "metrics.jsonl"), "a") as f:
+            f.write(json.dumps({"step": self.step, **logs}) + "\n")
+        done = self.step >= self.config.steps
+        if done or self.step % self.config.checkpoint_every == 0:
+            self.manager.save(checkpoint_number=self.step)
+        if done or self.step % self.config.image_every == 0:
+            self.write_pictures()
+
+    def write_pictures(self) -> None:
+        model, seed = self.model, tf.constant([self.config.seed, 0], tf.int32)
+        images, labels = self.preview["image"], self.preview["label"]
+        pictures = {
+            "samples": visualize.grid(model.sample(64, seed).numpy(), columns=8),
+            "reconstructions": visualize.pairs(images[:32], model.reconstruct(images[:32], seed).numpy()),
+            "latent": visualize.latent_scatter(model.latent(images, seed).numpy(), labels, f"step {self.step}"),
+        }
+        if getattr(self.config, "num_clusters", 0):
+            clusters = np.argmax(model.classify(images, seed).numpy(), axis=1)
+            pictures["clusters"] = visualize.cluster_label_heatmap(
+                clusters, labels, self.config.num_clusters, f"validation clusters, step {self.step}")
+        with self.writer.as_default(step=self.step):
+            for name, picture in pictures.items():
+                tf.summary.image(name, picture[None])
+                visualize.save_png(picture, os.path.join(self.workdir, "images", f"{name}.png"))
+
+
+def run(config, workdir: str, strategy=None, verbose: int | str = "auto") -> dict:
+    """Trains `config` in `workdir` (resuming what is there) and returns the last chunk's mean losses."""
+    config.validate()
+    os.makedirs(workdir, exist_ok=True)
+    _write_config(config, workdir)
+    keras.utils.set_random_seed(config.seed)
+    strategy = strategy or tf.distribute.get_strategy()
+    spec, model = build(config, strategy)
+    manager = checkpoint_manager(model, workdir, config.max_checkpoints)
+    if manager.latest_checkpoint:
+        manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    start = int(model.step_counter.numpy())
+    if start >= config.steps:
+        print(f"{workdir} is already trained to step {start} (steps={config.steps})")
+        return {}
+    if start:
+        print(f"resuming {workdir} from step {start}")
+    # A resumed run reshuffles from a seed tied to its start step: deterministic, not a replay.
+    dataset = train_dataset(config, shuffle_seed=config.seed + 1_000_003 * start)
+    preview = data.arrays(config.dataset, "validation", limit=1000, **data_options(config))
+    monitor = Monitor(config, workdir, manager, start, preview)
+    chunks = math.ceil((config.steps - start) / config.log_every)
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    model.fit(dataset, epochs=chunks, steps_per_epoch=config.log_every, callbacks=[monitor], verbose=verbose)
+    if monitor.failure:
+        raise NonFiniteLossError(monitor.failure)
+    return monitor.last_logs

@@ -1,0 +1,86 @@
+"""Pictures people would rather look at than read: image grids and latent-space plots, as uint8
+arrays that go both to PNG files in the workdir and to TensorBoard."""
+from __future__ import annotations
+
+import io
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def grid(images: np.ndarray, columns: int | None = None, upscale: int = 0) -> np.ndarray:
+    """[N, H, W, C] floats in [0, 1] -> one uint8 [rows*H, columns*W, 3] mosaic with 1-pixel gaps."""
+    images = np.clip(np.asarray(images, np.float32), 0.0, 1.0)
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    n, h, w, _ = images.shape
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    out = np.ones((rows * (h + 1) + 1, columns * (w + 1) + 1, 3), np.float32)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        out[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + c * (w + 1):1 + c * (w + 1) + w] = image
+    upscale = upscale or max(1, 256 // out.shape[0])
+    out = np.kron(out, np.ones((upscale, upscale, 1), np.float32))
+    return (out * 255).round().astype(np.uint8)
+
+
+def pairs(originals: np.ndarray, reconstructions: np.ndarray, columns: int = 8) -> np.ndarray:
+    """Originals and their reconstructions in alternating rows."""
+    n = min(len(originals), columns * 4)
+    originals, reconstructions = originals[:n], reconstructions[:n]
+    rows = []
+    for start in range(0, n, columns):
+        rows.extend([originals[start:start + columns], reconstructions[start:start + columns]])
+    return grid(np.concatenate(rows), columns=columns)
+
+
+def _figure_to_array(figure) -> np.ndarray:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(figure)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def latent_scatter(codes: np.ndarray, labels: np.ndarray | None, title: str) -> np.ndarray:
+    """2-D scatter of the codes coloured by label; codes of more than 2 dimensions are projected on
+    their first two principal components (the axes say so)."""
+    codes = np.asarray(codes, np.float64)
+    axes_names = ("z1", "z2")
+    if codes.shape[1] > 2:
+        centered = codes - codes.mean(axis=0)
+        _, _, vt = np.linalg.svd(centered, full_matrices=False)
+        codes = centered @ vt[:2].T
+        axes_names = ("PC1 of z", "PC2 of z")
+    elif codes.shape[1] == 1:
+        codes = np.concatenate([codes, np.zeros_like(codes)], axis=1)
+    figure, ax = plt.subplots(figsize=(5, 5))
+    points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=4, alpha=0.7)
+    if labels is not None:
+        figure.colorbar(points, ax=ax, label="label")
+    ax.set_xlabel(axes_names[0])
+    ax.set_ylabel(axes_names[1])
+    ax.set_title(title)
+    return _figure_to_array(figure)
+
+
+def cluster_label_heatmap(clusters: np.ndarray, labels: np.ndarray, num_clusters: int, title: str) -> np.ndarray:
+    """Counts of each true label in each cluster: a clustering is good when every row has one hot cell."""
+    num_classes = int(labels.max()) + 1
+    counts = np.zeros((num_clusters, num_classes), np.int64)
+    np.add.at(counts, (clusters, labels), 1)
+    figure, ax = plt.subplots(figsize=(4, max(3, num_clusters * 0.18)))
+    ax.imshow(counts, aspect="auto", cmap="viridis")
+    ax.set_xlabel("true label")
+    ax.set_ylabel("cluster")
+    ax.set_title(title)
+    return _figure_to_array(figure)
+
+
+def save_png(array: np.ndarray, path: str) -> None:
+    Image.fromarray(array).save(path)
