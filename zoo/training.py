@@ -9,6 +9,7 @@ resumes from the last checkpoint; a non-finite loss stops it and keeps the last 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -44,10 +45,22 @@ def make_strategy(name: str = "default", cpu_replicas: int = 0) -> tf.distribute
     if name == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
         devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")[:max(cpu_replicas, 1)]]
-        return tf.distribute.MirroredStrategy(devices)
+        return _mirrored(tuple(devices))
     if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _multiworker()
     raise ValueError(f"unknown strategy '{name}'; known: default, mirrored, multiworker")
+
+
+# One strategy object per device set and process: a second MirroredStrategy over the same devices
+# reuses collective instance keys and its all-reduces fail with shape mismatches.
+@functools.cache
+def _mirrored(devices: tuple[str, ...]) -> tf.distribute.Strategy:
+    return tf.distribute.MirroredStrategy(list(devices))
+
+
+@functools.cache
+def _multiworker() -> tf.distribute.Strategy:
+    return tf.distribute.MultiWorkerMirroredStrategy()
 
 
 def data_options(config) -> dict:

@@ -88,7 +88,9 @@ class ZooModel(keras.Model):
     def apply_phase(self, phase: str, tape: tf.GradientTape, loss: tf.Tensor) -> None:
         """One optimizer step of `phase` on the variables that phase owns, with per-replica scaling."""
         variables = self.phase_variables(phase)
-        gradients = tape.gradient(losses.for_gradient(loss), variables)
+        with tape:  # the scaling must be recorded too
+            scaled = losses.for_gradient(loss)
+        gradients = tape.gradient(scaled, variables)
         pairs = [(g, v) for g, v in zip(gradients, variables) if g is not None]
         self.phase_optimizers[phase].apply_gradients(pairs)
 

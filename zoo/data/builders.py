@@ -1,0 +1,287 @@
+"""Our own TFDS builders, and preparing any builder (ours or the catalog's).
+
+* `zoo_digits`: scikit-learn's bundled 8x8 digits, so that the zoo runs on a
+  fresh machine with no data downloaded.
+* `zoo_idx_images/{fashion_mnist,mnist}`: MNIST-style IDX files read from a
+  local directory (TFDS "manual_dir"), e.g. Debian's `dataset-fashion-mnist`
+  package, whose re-compressed files fail the catalog builder's checksums.
+
+`prepare` runs cheap pre-flight checks (source files present, network
+reachable) so that missing data fails in a second with one readable paragraph
+instead of after minutes of download retries.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.resources
+import importlib.resources.abc
+import socket
+import sys
+import threading
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+# TFDS 4.9.10 needs the `importlib_resources` backport to locate any builder's
+# code (it only declares it for Python < 3.9); the standard library module has
+# the same API on 3.11, so stand it in when the backport is absent.
+sys.modules.setdefault("importlib_resources", importlib.resources)
+
+import tensorflow_datasets as tfds  # noqa: E402  (after the stand-in above)
+
+from zoo.data import idx  # noqa: E402
+from zoo.data.idx import DataFormatError, DataNotFoundError  # noqa: E402
+
+DIGITS_TEST_SIZE = 300
+CONNECT_TIMEOUT_S = 2.0
+
+
+def _generate_examples(images: np.ndarray, labels: np.ndarray):
+    """Yields (key, example) pairs; images are uint8 [N, H, W, C]."""
+    for i in range(len(labels)):
+        yield i, {"image": images[i], "label": labels[i]}
+
+
+class ZooDigits(tfds.core.GeneratorBasedBuilder):
+    """scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes) as uint8 images."""
+
+    VERSION = tfds.core.Version("1.0.0")
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description="UCI optical handwritten digits as bundled with scikit-learn, "
+            "rescaled from 0..16 to 0..255. Fixed split: last 300 of a seeded permutation are test.",
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Image(shape=(8, 8, 1)),
+                    "label": tfds.features.ClassLabel(num_classes=10),
+                }
+            ),
+            supervised_keys=("image", "label"),
+            # Keep the seeded permutation as the on-disk order, so "train[-200:]" is fixed.
+            disable_shuffling=True,
+            homepage="https://scikit-learn.org/stable/datasets/toy_dataset.html#digits-dataset",
+        )
+
+    def _split_generators(self, dl_manager):
+        from sklearn.datasets import load_digits  # heavy import, only needed once
+
+        digits = load_digits()
+        images = np.round(digits.images * 255.0 / 16.0).astype(np.uint8)[..., None]
+        labels = digits.target.astype(np.int64)
+        order = np.random.default_rng(0).permutation(len(labels))
+        train, test = order[:-DIGITS_TEST_SIZE], order[-DIGITS_TEST_SIZE:]
+        return {
+            "train": _generate_examples(images[train], labels[train]),
+            "test": _generate_examples(images[test], labels[test]),
+        }
+
+
+@dataclasses.dataclass(eq=False)
+class IdxConfig(tfds.core.BuilderConfig):
+    """One MNIST-style dataset stored as four IDX files, and where to get them."""
+
+    title: str = ""
+    homepage: str = ""
+    class_names: tuple[str, ...] = ()
+    debian_package: str | None = None
+    default_source_dir: str | None = None
+
+
+IDX_CONFIGS = {
+    c.name: c
+    for c in (
+        IdxConfig(
+            name="fashion_mnist",
+            description="Zalando's article images, 28x28 grayscale, 10 classes.",
+            title="Fashion-MNIST",
+            homepage="https://github.com/zalandoresearch/fashion-mnist",
+            class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+            debian_package="dataset-fashion-mnist",
+            default_source_dir="/usr/share/datasets/fashion-mnist",
+        ),
+        IdxConfig(
+            name="mnist",
+            description="Handwritten digits, 28x28 grayscale, 10 classes.",
+            title="MNIST",
+            homepage="http://yann.lecun.com/exdb/mnist/",
+            class_names=tuple(str(d) for d in range(10)),
+        ),
+    )
+}
+
+
+def _file_list() -> str:
+    names = [idx.candidates(split, kind)[0] for split in idx.SPLIT_PREFIXES for kind in ("images", "labels")]
+    return ", ".join(names)
+
+
+def idx_missing_message(config: IdxConfig, directory: str | Path, missing: list[str]) -> str:
+    """One paragraph: what is missing where, and how to get it or point elsewhere."""
+    where = (
+        f"directory {directory} does not exist"
+        if not Path(directory).is_dir()
+        else f"{', '.join(missing)} missing from {directory}"
+    )
+    debian = (
+        f" Debian's package {config.debian_package} provides them in {config.default_source_dir} "
+        f"(`apt-get install {config.debian_package}`)."
+        if config.debian_package
+        else ""
+    )
+    return (
+        f"{config.title} IDX files not found: {where}. Four files are needed ({_file_list()}; "
+        f"gzipped or not, `train-images.idx3-ubyte` spelling also accepted).{debian} "
+        f"Otherwise download them from {config.homepage} into {directory}, "
+        "or point to another directory with `--set source_dir=DIR`."
+    )
+
+
+def locate_idx_files(config: IdxConfig, directory: str | Path | None) -> dict[tuple[str, str], Path]:
+    """The four IDX files of `config` in `directory`, or DataNotFoundError saying what is missing."""
+    if directory is None:
+        raise DataNotFoundError(
+            f"{config.title} needs a directory holding its IDX files: pass `--set source_dir=DIR` "
+            f"(files: {_file_list()}; download page: {config.homepage})."
+        )
+    found, missing = idx.find_files(directory)
+    if missing:
+        raise DataNotFoundError(idx_missing_message(config, directory, missing))
+    return found
+
+
+class ZooIdxImages(tfds.core.GeneratorBasedBuilder):
+    """MNIST-style datasets read from local IDX files (passed as the TFDS manual_dir)."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    BUILDER_CONFIGS = list(IDX_CONFIGS.values())
+    MANUAL_DOWNLOAD_INSTRUCTIONS = (
+        "Put the four IDX files (" + _file_list() + ", gzipped or not) in a directory and pass it as "
+        "`tfds.download.DownloadConfig(manual_dir=DIR)`; Fashion-MNIST: Debian's package "
+        "dataset-fashion-mnist or https://github.com/zalandoresearch/fashion-mnist; "
+        "MNIST: http://yann.lecun.com/exdb/mnist/."
+    )
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        config = self.builder_config
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description=config.description,
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Image(shape=(28, 28, 1)),
+                    "label": tfds.features.ClassLabel(names=list(config.class_names)),
+                }
+            ),
+            supervised_keys=("image", "label"),
+            # Keep the files' order, so the validation tail "train[-5000:]" is the usual one.
+            disable_shuffling=True,
+            homepage=config.homepage,
+        )
+
+    def _split_generators(self, dl_manager):
+        config = self.builder_config
+        files = locate_idx_files(config, dl_manager.manual_dir)
+        # Read and validate both splits before any record is written.
+        splits = {
+            split: idx.read_split(
+                files[split, "images"], files[split, "labels"], num_classes=len(config.class_names)
+            )
+            for split in idx.SPLIT_PREFIXES
+        }
+        for split, (images, _) in splits.items():
+            if images.shape[1:] != (28, 28):
+                raise DataFormatError(
+                    f"{files[split, 'images']}: expected 28x28 images, found {images.shape[1:]}"
+                )
+        return {
+            split: _generate_examples(images[..., None], labels)
+            for split, (images, labels) in splits.items()
+        }
+
+
+OWN_BUILDERS = (ZooDigits, ZooIdxImages)
+
+
+def data_root(builder: tfds.core.DatasetBuilder) -> Path:
+    """The data_dir a builder was created with (its data_dir minus name[/config]/version)."""
+    return Path(builder.data_dir).parents[len(builder.info.full_name.split("/")) - 1]
+
+
+def _download_is_mocked() -> bool:
+    """True under `tfds.testing.mock_data`, which replaces download_and_prepare.
+
+    No data is read then, so the pre-flight checks (source files, network)
+    would only get in the way of tests.
+    """
+    fn = tfds.core.DatasetBuilder.download_and_prepare
+    return getattr(fn, "__qualname__", "") != "DatasetBuilder.download_and_prepare"
+
+
+def _unreachable(url: str, timeout: float = CONNECT_TIMEOUT_S) -> str | None:
+    """Why `url`'s host (or the proxy for it) cannot be reached, or None if it can.
+
+    The connect runs in a daemon thread so a hanging DNS lookup is bounded too.
+    """
+    parsed = urllib.parse.urlsplit(url)
+    proxy = urllib.request.getproxies().get(parsed.scheme)
+    if proxy and not urllib.request.proxy_bypass(parsed.hostname or ""):
+        parsed = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    host = parsed.hostname or ""
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    errors: list[str] = []
+
+    def connect():
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except OSError as e:
+            errors.append(str(e) or type(e).__name__)
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(timeout + 0.5)
+    if thread.is_alive():
+        return f"no answer from {host}:{port} within {timeout:g} s"
+    return f"cannot connect to {host}:{port} ({errors[0]})" if errors else None
+
+
+def catalog_missing_message(builder: tfds.core.DatasetBuilder, reason: str) -> str:
+    """One paragraph: the catalog dataset is not prepared here and how to bring it."""
+    name, root = builder.name, data_root(builder)
+    return (
+        f"Dataset '{name}' is not prepared in data_dir {root} (looked for {builder.data_dir}) "
+        f"and cannot be downloaded on this machine: {reason}. On a machine with internet run "
+        f"`python -c \"import tensorflow_datasets as tfds; tfds.builder('{name}').download_and_prepare()\"`, "
+        f"then copy ~/tensorflow_datasets/{name} into {root} (or pass `--set data_dir=DIR` "
+        f"for a directory that holds {name}/)."
+    )
+
+
+def prepare(builder: tfds.core.DatasetBuilder, *, source_dir: str | Path | None = None) -> None:
+    """Prepares `builder` in its data_dir once; later calls reuse the prepared files.
+
+    Raises DataNotFoundError (one paragraph, no chained traceback) when the data
+    is neither prepared nor obtainable, DataFormatError for corrupt source files.
+    """
+    if builder.is_prepared():
+        return
+    own = isinstance(builder, OWN_BUILDERS)
+    if not _download_is_mocked():
+        if isinstance(builder, ZooIdxImages):
+            locate_idx_files(builder.builder_config, source_dir)
+        elif not own and builder.url_infos:
+            reason = _unreachable(next(iter(builder.url_infos)))
+            if reason:
+                raise DataNotFoundError(catalog_missing_message(builder, f"no network, {reason}"))
+    config = tfds.download.DownloadConfig(manual_dir=str(source_dir)) if source_dir else None
+    try:
+        builder.download_and_prepare(download_config=config)
+    except (OSError, tfds.download.DownloadError) as e:
+        if own:
+            raise
+        cause = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+        raise DataNotFoundError(catalog_missing_message(builder, f"download failed ({cause})")) from None
