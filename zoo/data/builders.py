@@ -24,27 +24,33 @@ from pathlib import Path
 
 import numpy as np
 
-# TFDS 4.9.10 needs the `importlib_resources` backport to locate any builder's
-# code (it only declares it for Python < 3.9); the standard library module has
-# the same API on 3.11, so stand it in when the backport is absent.
-sys.modules.setdefault("importlib_resources", importlib.resources)
+import tensorflow_datasets as tfds
 
-import tensorflow_datasets as tfds  # noqa: E402  (after the stand-in above)
+from zoo.data import idx
+from zoo.data.idx import DataFormatError, DataNotFoundError
 
-from zoo.data import idx  # noqa: E402
-from zoo.data.idx import DataFormatError, DataNotFoundError  # noqa: E402
+# TFDS 4.9.10 imports the `importlib_resources` backport (lazily) to locate any
+# builder's code, but declares it only for Python < 3.9; the standard library
+# module has the same API on 3.11, so stand it in when the backport is absent.
+try:
+    import importlib_resources  # noqa: F401
+except ImportError:
+    sys.modules["importlib_resources"] = importlib.resources
 
 DIGITS_TEST_SIZE = 300
 CONNECT_TIMEOUT_S = 2.0
 
 
-def _generate_examples(images: np.ndarray, labels: np.ndarray):
-    """Yields (key, example) pairs; images are uint8 [N, H, W, C]."""
-    for i in range(len(labels)):
-        yield i, {"image": images[i], "label": labels[i]}
+class _ArrayBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+    """A builder whose splits are in-memory (images, labels) arrays."""
+
+    def _generate_examples(self, images: np.ndarray, labels: np.ndarray):
+        """Yields (key, example) pairs; images are uint8 [N, H, W, C]."""
+        for i in range(len(labels)):
+            yield i, {"image": images[i], "label": labels[i]}
 
 
-class ZooDigits(tfds.core.GeneratorBasedBuilder):
+class ZooDigits(_ArrayBuilder):
     """scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes) as uint8 images."""
 
     VERSION = tfds.core.Version("1.0.0")
@@ -75,8 +81,8 @@ class ZooDigits(tfds.core.GeneratorBasedBuilder):
         order = np.random.default_rng(0).permutation(len(labels))
         train, test = order[:-DIGITS_TEST_SIZE], order[-DIGITS_TEST_SIZE:]
         return {
-            "train": _generate_examples(images[train], labels[train]),
-            "test": _generate_examples(images[test], labels[test]),
+            "train": self._generate_examples(images[train], labels[train]),
+            "test": self._generate_examples(images[test], labels[test]),
         }
 
 
@@ -154,7 +160,7 @@ def locate_idx_files(config: IdxConfig, directory: str | Path | None) -> dict[tu
     return found
 
 
-class ZooIdxImages(tfds.core.GeneratorBasedBuilder):
+class ZooIdxImages(_ArrayBuilder):
     """MNIST-style datasets read from local IDX files (passed as the TFDS manual_dir)."""
 
     VERSION = tfds.core.Version("1.0.0")
@@ -199,12 +205,11 @@ class ZooIdxImages(tfds.core.GeneratorBasedBuilder):
                     f"{files[split, 'images']}: expected 28x28 images, found {images.shape[1:]}"
                 )
         return {
-            split: _generate_examples(images[..., None], labels)
+            split: self._generate_examples(images[..., None], labels)
             for split, (images, labels) in splits.items()
         }
 
 
-OWN_BUILDERS = (ZooDigits, ZooIdxImages)
 
 
 def data_root(builder: tfds.core.DatasetBuilder) -> Path:
@@ -269,7 +274,7 @@ def prepare(builder: tfds.core.DatasetBuilder, *, source_dir: str | Path | None 
     """
     if builder.is_prepared():
         return
-    own = isinstance(builder, OWN_BUILDERS)
+    own = isinstance(builder, _ArrayBuilder)
     if not _download_is_mocked():
         if isinstance(builder, ZooIdxImages):
             locate_idx_files(builder.builder_config, source_dir)

@@ -145,13 +145,14 @@ class AAE(ZooModel):
         return self.decoder(self.encode(images, tf.constant([0, 0], tf.int32))["code"], training=training)
 
     # --- the phases --------------------------------------------------------------------------------
-    def reconstruction_phase(self, images):
+    def reconstruction_phase(self, data):
         """Phase 1: encoder and decoder minimize the reconstruction loss (Section 2)."""
+        images = data["image"]
         with tf.GradientTape() as tape:
             code = self._encode_train(images, _RECONSTRUCTION_NOISE)["code"]
             loss = self.reconstruction_loss(images, self.decoder(code, training=True))
         self.apply_phase("reconstruction", tape, loss)
-        return loss
+        return {"reconstruction_loss": loss}
 
     def _prior_samples(self, batch):
         samples = {}
@@ -169,41 +170,33 @@ class AAE(ZooModel):
             out["y"] = self.y_discriminator
         return out
 
-    def discriminator_phase(self, images):
+    def discriminator_phase(self, data):
         """Phase 2a: each code discriminator learns prior samples = real (1), codes = fake (0)."""
+        images = data["image"]
         codes = self._encode_train(images, _DISCRIMINATOR_NOISE)
         real = self._prior_samples(tf.shape(images)[0])
         with tf.GradientTape() as tape:
             loss = tf.add_n([losses.discriminator_loss(d(real[k], training=True), d(codes[k], training=True))
                              for k, d in self._discriminators().items()])
         self.apply_phase("discriminator", tape, loss)
-        return loss
+        return {"discriminator_loss": loss}
 
-    def generator_phase(self, images):
+    def generator_phase(self, data):
         """Phase 2b: the encoder, as the generator, makes its codes look like prior samples."""
         with tf.GradientTape() as tape:
-            codes = self._encode_train(images, _GENERATOR_NOISE)
+            codes = self._encode_train(data["image"], _GENERATOR_NOISE)
             loss = tf.add_n([losses.generator_loss(d(codes[k], training=True))
                              for k, d in self._discriminators().items()])
         self.apply_phase("generator", tape, loss)
-        return loss
+        return {"generator_loss": loss}
 
-    def classifier_phase(self, images, labels):
+    def classifier_phase(self, data):
         """Phase 3 (Section 5): cross-entropy of q(y | x) on a labeled minibatch."""
         with tf.GradientTape() as tape:
-            logits = self._encode_train(images, _CLASSIFIER_NOISE)["y_logits"]
-            loss = losses.softmax_cross_entropy(labels, logits)
+            logits = self._encode_train(data["labeled_image"], _CLASSIFIER_NOISE)["y_logits"]
+            loss = losses.softmax_cross_entropy(data["labeled_label"], logits)
         self.apply_phase("classifier", tape, loss)
-        return loss
-
-    def train_step(self, data):
-        images = data["image"]
-        self.track(reconstruction_loss=self.reconstruction_phase(images),
-                   discriminator_loss=self.discriminator_phase(images),
-                   generator_loss=self.generator_phase(images))
-        if "classifier" in self.phases:
-            self.track(classifier_loss=self.classifier_phase(data["labeled_image"], data["labeled_label"]))
-        return self.results(self.metric_names)
+        return {"classifier_loss": loss}
 
 
 _BASE = AAEConfig()

@@ -1,8 +1,9 @@
 """What every family's keras.Model shares: phases with their own optimizers, seeds, metrics.
 
 A family subclasses `ZooModel`, passes its phases (phase -> the sub-model attributes whose weights
-that phase moves; each phase gets its own optimizer) and metric names, and writes `train_step` as a
-short sequence of phase methods, each with its own tape, ending in `self.apply_phase(...)`.
+that phase moves; each phase gets its own optimizer) and metric names, and writes one method
+`<phase>_phase(data) -> {metric: value}` per phase, each with its own tape, ending in
+`self.apply_phase(...)`. `train_step` runs the phases in the declared order.
 
 Randomness is stateless: every draw uses `self.seed(salt)`, a pair (run seed, step counter), so a
 resumed run draws exactly what an uninterrupted one would, and every replica can derive the same
@@ -100,6 +101,11 @@ class ZooModel(keras.Model):
 
     def results(self, names) -> dict:
         return {name: self.trackers[name].result() for name in names}
+
+    def train_step(self, data):
+        for phase in self.phases:
+            self.track(**getattr(self, f"{phase}_phase")(data))
+        return self.results(self.metric_names)
 
     def test_step(self, data):
         """Validation metrics (the tuner's objectives): never a GAN loss."""

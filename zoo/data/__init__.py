@@ -1,0 +1,290 @@
+"""Image datasets for the zoo, as tf.data pipelines or in-memory arrays.
+
+Every dataset comes from a TFDS builder: our own (`digits`, IDX-file
+`fashion_mnist` / `mnist`, see `zoo.data.builders`) or the TFDS catalog. It is
+prepared once in `data_dir` (default: TFDS's, i.e. $TFDS_DATA_DIR or
+~/tensorflow_datasets) and reused afterwards.
+
+Splits: "train" is the dataset's training split minus a held-out tail,
+"validation" is that tail (or the dataset's own validation split where it has
+one), "test" is the test split. Images come out as float32 in [0, 1]
+(uint8 * scale + offset, see `DatasetSpec.normalization`), labels as int32.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from zoo.data import builders
+from zoo.data.idx import DataFormatError, DataNotFoundError
+
+__all__ = [
+    "DATASETS", "SPLITS", "DataFormatError", "DataNotFoundError", "DatasetSpec",
+    "arrays", "labeled_subset", "load", "spec",
+]
+
+SPLITS = ("train", "validation", "test")
+MAX_SHUFFLE_BUFFER = 60_000
+_ARRAY_BATCH = 4096
+
+
+@dataclasses.dataclass(frozen=True)
+class _Source:
+    """Where a dataset comes from and how its features map to image / label."""
+
+    builder: str | None                # TFDS catalog (or own) builder name
+    validation: int | str = 5000       # size of the tail held out of "train", or the name of its own split
+    label: tuple[str, ...] = ("label",)  # path to the label inside the example
+    idx_config: str | None = None      # read from IDX files (always when `builder` is None, else with source_dir)
+
+
+_SOURCES = {
+    "digits": _Source("zoo_digits", validation=200),
+    "fashion_mnist": _Source(None, idx_config="fashion_mnist"),
+    "mnist": _Source("mnist", idx_config="mnist"),
+    "svhn_cropped": _Source("svhn_cropped"),
+    "smallnorb": _Source("smallnorb", label=("label_category",)),
+    "cifar10": _Source("cifar10"),
+    # CelebA has no class label: the binary attribute `Male` stands in for one.
+    "celeb_a": _Source("celeb_a", validation="validation", label=("attributes", "Male")),
+    # Its train split has only 1,020 images: use its own validation split.
+    "oxford_flowers102": _Source("oxford_flowers102", validation="validation"),
+}
+DATASETS: tuple[str, ...] = tuple(_SOURCES)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """Static description of a dataset as `load` / `arrays` deliver it."""
+
+    name: str
+    image_shape: tuple[int, int, int]  # (H, W, C) after any resize
+    num_classes: int
+    num_examples: dict[str, int]       # per split: "train", "validation", "test"
+    normalization: dict                # model_input = uint8 * scale + offset
+
+
+_NORMALIZATION = {"scale": 1.0 / 255.0, "offset": 0.0}
+
+
+def _source(name: str) -> _Source:
+    if name not in _SOURCES:
+        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+    return _SOURCES[name]
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; known splits: {', '.join(SPLITS)}")
+
+
+def _split_expr(src: _Source, split: str) -> str:
+    """The TFDS split (slice) expression for one of our splits."""
+    _check_split(split)
+    if isinstance(src.validation, str):
+        return {"train": "train", "validation": src.validation, "test": "test"}[split]
+    tail = src.validation
+    return {"train": f"train[:-{tail}]", "validation": f"train[-{tail}:]", "test": "test"}[split]
+
+
+def _prepared_builder(name: str, data_dir, source_dir):
+    """The (prepared) TFDS builder of `name`; `source_dir` only matters for IDX datasets."""
+    src = _source(name)
+    if src.idx_config and (source_dir is not None or src.builder is None):
+        config = builders.IDX_CONFIGS[src.idx_config]
+        builder_name = f"zoo_idx_images/{config.name}"
+        source_dir = config.default_source_dir if source_dir is None else os.fspath(source_dir)
+    else:
+        builder_name, source_dir = src.builder, None
+    data_dir = None if data_dir is None else os.fspath(data_dir)
+    builder = tfds.builder(builder_name, data_dir=data_dir)
+    builders.prepare(builder, source_dir=source_dir)
+    return builder
+
+
+def _num_examples(builder, expr: str) -> int:
+    try:
+        return builder.info.splits[expr].num_examples
+    except KeyError:  # no split metadata, e.g. under tfds.testing.mock_data
+        return int(builder.as_dataset(split=expr).cardinality())
+
+
+def _label_feature(features, path: tuple[str, ...]):
+    for key in path:
+        features = features[key]
+    return features
+
+
+def _make_spec(name: str, builder, image_size: int | None) -> DatasetSpec:
+    src = _SOURCES[name]
+    height, width, channels = builder.info.features["image"].shape
+    if image_size:
+        height = width = int(image_size)
+    elif height is None or width is None:
+        raise ValueError(
+            f"{name} images vary in size; pass image_size=N (`--set image_size=N`) "
+            "to center-crop and resize them to N x N"
+        )
+    label = _label_feature(builder.info.features, src.label)
+    # The only labels that are not ClassLabels are boolean attributes (celeb_a).
+    num_classes = label.num_classes if isinstance(label, tfds.features.ClassLabel) else 2
+    return DatasetSpec(
+        name=name,
+        image_shape=(height, width, channels),
+        num_classes=num_classes,
+        num_examples={s: _num_examples(builder, _split_expr(src, s)) for s in SPLITS},
+        normalization=dict(_NORMALIZATION),
+    )
+
+
+def spec(name: str, *, data_dir=None, source_dir=None, image_size: int | None = None) -> DatasetSpec:
+    """Shapes, class count and split sizes of `name` (preparing it if needed)."""
+    return _make_spec(name, _prepared_builder(name, data_dir, source_dir), image_size)
+
+
+def _center_square(image: tf.Tensor, size: int) -> tf.Tensor:
+    """Center-crops to a square and resizes to size x size, staying uint8."""
+    shape = tf.shape(image)
+    side = tf.minimum(shape[0], shape[1])
+    image = tf.image.crop_to_bounding_box(
+        image, (shape[0] - side) // 2, (shape[1] - side) // 2, side, side
+    )
+    image = tf.image.resize(image, (size, size), antialias=True)
+    return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
+
+
+def _select(example: dict, *, label_path: tuple[str, ...], image_size: int | None) -> dict:
+    image = example["image"]
+    if image_size:
+        image = _center_square(image, image_size)
+    label = _label_feature(example, label_path)
+    return {"image": image, "label": tf.cast(label, tf.int32)}
+
+
+def _examples(name: str, builder, split: str, image_size, input_context=None) -> tf.data.Dataset:
+    """uint8 {"image", "label"} examples of one split, in a fixed order."""
+    src = _SOURCES[name]
+    wanted: dict = {"image": True}
+    nested = wanted
+    for key in src.label[:-1]:
+        nested = nested.setdefault(key, {})
+    nested[src.label[-1]] = True
+    # Decode only what we use (smallnorb's second image, celeb_a's landmarks, ...).
+    ds = builder.as_dataset(
+        split=_split_expr(src, split),
+        shuffle_files=False,
+        decoders=tfds.decode.PartialDecoding(wanted),
+    )
+    if input_context is not None:
+        ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    select = functools.partial(_select, label_path=src.label, image_size=image_size)
+    return ds.map(select, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def _normalize(batch: dict, *, scale: float, offset: float, with_labels: bool) -> dict:
+    out = {"image": tf.cast(batch["image"], tf.float32) * scale + offset}
+    if with_labels:
+        out["label"] = batch["label"]
+    return out
+
+
+def load(
+    name: str,
+    split: str,
+    *,
+    batch_size: int,
+    shuffle: bool = False,
+    repeat: bool = False,
+    seed: int = 0,
+    drop_remainder: bool = False,
+    with_labels: bool = True,
+    data_dir=None,
+    source_dir=None,
+    image_size: int | None = None,
+    input_context: tf.distribute.InputContext | None = None,
+) -> tf.data.Dataset:
+    """Batches {"image": float32 [B, H, W, C] in [0, 1], "label": int32 [B]} of one split.
+
+    Examples are decoded once and cached as uint8; shuffling is seeded and
+    differs between epochs; normalization runs on whole batches. With
+    `input_context`, this pipeline reads its own shard and batches per replica.
+    """
+    _source(name)
+    _check_split(split)
+    builder = _prepared_builder(name, data_dir, source_dir)
+    dataset_spec = _make_spec(name, builder, image_size)
+    ds = _examples(name, builder, split, image_size, input_context).cache()
+    if shuffle:
+        buffer = max(1, min(dataset_spec.num_examples[split], MAX_SHUFFLE_BUFFER))
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    if input_context is not None:
+        batch_size = input_context.get_per_replica_batch_size(batch_size)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    normalize = functools.partial(_normalize, with_labels=with_labels, **dataset_spec.normalization)
+    ds = ds.map(normalize, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def arrays(
+    name: str, split: str, *, limit: int | None = None, data_dir=None, source_dir=None,
+    image_size: int | None = None,
+) -> dict[str, np.ndarray]:
+    """A whole split (or its first `limit` examples) in memory.
+
+    Returns {"image": float32 [N, H, W, C] in [0, 1], "label": int32 [N]}.
+    """
+    _source(name)
+    _check_split(split)
+    builder = _prepared_builder(name, data_dir, source_dir)
+    dataset_spec = _make_spec(name, builder, image_size)
+    ds = _examples(name, builder, split, image_size)
+    if limit is not None:
+        ds = ds.take(limit)
+    batches = list(ds.batch(_ARRAY_BATCH).as_numpy_iterator())
+    if batches:
+        images = np.concatenate([b["image"] for b in batches])
+        labels = np.concatenate([b["label"] for b in batches])
+    else:
+        images = np.zeros((0, *dataset_spec.image_shape), np.uint8)
+        labels = np.zeros((0,), np.int32)
+    norm = dataset_spec.normalization
+    images = images.astype(np.float32) * np.float32(norm["scale"]) + np.float32(norm["offset"])
+    return {"image": images, "label": labels.astype(np.int32)}
+
+
+def labeled_subset(
+    name: str, num_labels: int, *, seed: int, data_dir=None, source_dir=None,
+    image_size: int | None = None,
+) -> dict[str, np.ndarray]:
+    """A class-balanced sample of `num_labels` "train" examples (num_labels / num_classes per class).
+
+    Drawn with numpy's Generator seeded by `seed`, so it is the same on every call.
+    Same layout as `arrays`.
+    """
+    num_classes = spec(name, data_dir=data_dir, source_dir=source_dir, image_size=image_size).num_classes
+    if num_labels <= 0 or num_labels % num_classes:
+        raise ValueError(
+            f"num_labels must be a positive multiple of {num_classes} (the classes of {name}), "
+            f"got {num_labels}"
+        )
+    data = arrays(name, "train", data_dir=data_dir, source_dir=source_dir, image_size=image_size)
+    per_class = num_labels // num_classes
+    rng = np.random.default_rng(seed)
+    picks = []
+    for c in range(num_classes):
+        members = np.flatnonzero(data["label"] == c)
+        if len(members) < per_class:
+            raise ValueError(
+                f"{name} train split has only {len(members)} examples of class {c}; "
+                f"{num_labels} labels need {per_class} per class"
+            )
+        picks.append(rng.choice(members, per_class, replace=False))
+    order = rng.permutation(np.concatenate(picks))
+    return {key: value[order] for key, value in data.items()}
