@@ -9,6 +9,7 @@ INSTALL_REQUIRES = [
     "tensorflow-probability==0.25.0",
     "tensorflow-datasets==4.9.10",
     "keras-tuner==1.4.8",
+    "tensorboard==2.21.0",
     "absl-py==2.5.1",
     "numpy==2.4.6",
     "scipy==1.17.1",

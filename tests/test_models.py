@@ -1,0 +1,119 @@
+"""Tests every registered family gets for free, run on each family's tiny presets (digits)."""
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import evaluation, registry, training
+
+TINY = [name for name in registry.presets() if name.split("/")[1].startswith("tiny")]
+
+
+def _weights(model):
+    return {v.path: v.numpy().copy() for v in model.weights}
+
+
+def _first_batch(config):
+    return next(iter(training.train_dataset(config, shuffle_seed=0)))
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_tiny_preset_trains_and_writes_its_run(name, tmp_path):
+    config = registry.resolve(preset_name=name)
+    logs = training.run(config, str(tmp_path), verbose=0)
+    assert logs and all(np.isfinite(v) for v in logs.values()), logs
+    assert json.loads((tmp_path / "config.json").read_text())["model"] == config.model
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith(f"ckpt-{config.steps}")
+    for picture in ("samples", "reconstructions", "latent"):
+        assert (tmp_path / "images" / f"{picture}.png").stat().st_size > 0
+    assert any(f.startswith("events.out.tfevents") for f in os.listdir(tmp_path / "tensorboard"))
+    steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert steps == list(range(config.log_every, config.steps + 1, config.log_every))
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_each_phase_moves_only_its_own_weights(name):
+    config = registry.resolve(preset_name=name)
+    _, model = training.build(config)
+    batch = _first_batch(config)
+    owners = {attribute: {v.path for v in getattr(model, attribute).weights}
+              for attributes in model.phases.values() for attribute in attributes}
+    for phase, attributes in model.phases.items():
+        before = _weights(model)
+        getattr(model, f"{phase}_phase")(batch)
+        changed = {path for path, value in _weights(model).items() if not np.array_equal(value, before[path])}
+        allowed = set().union(*(owners[a] for a in attributes))
+        assert changed <= allowed, f"{phase} moved {sorted(changed - allowed)}"
+        for attribute in attributes:
+            assert changed & owners[attribute], f"{phase} did not move {attribute}"
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_evaluation_changes_no_weights(name, tmp_path):
+    config = registry.resolve(preset_name=name)
+    training.run(config, str(tmp_path), verbose=0)
+    _, spec, model = training.restore(str(tmp_path))
+    before = _weights(model)
+    validation = training.data.load(config.dataset, "validation", batch_size=8)
+    results = model.evaluate(validation, verbose=0, return_dict=True)
+    assert np.isfinite(results["reconstruction_error"])
+    after = _weights(model)
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    checkpoint_files = sorted(os.listdir(tmp_path / "checkpoints"))
+    report = evaluation.evaluate(str(tmp_path))
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == checkpoint_files
+    assert json.loads((tmp_path / "eval.json").read_text()) == report
+    assert 0 <= report["reconstruction_error"] <= 1
+    if config.num_clusters:
+        assert 0 <= report["clustering_error"] <= 1
+    if config.num_labels:
+        assert 0 <= report["classification_error"] <= 1 and 0 <= report["hungarian_error"] <= 1
+
+
+def test_resume_continues_the_step_count(tmp_path):
+    config = registry.resolve(preset_name="aae/tiny", steps=2)
+    training.run(config, str(tmp_path), verbose=0)
+    training.run(registry.resolve(preset_name="aae/tiny", steps=6), str(tmp_path), verbose=0)
+    _, _, model = training.restore(str(tmp_path))
+    assert int(model.step_counter.numpy()) == 6
+    steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6]
+
+
+def test_resume_refuses_a_different_config(tmp_path):
+    training.run(registry.resolve(preset_name="aae/tiny", steps=2), str(tmp_path), verbose=0)
+    with pytest.raises(ValueError, match="different config \\(code_size\\)"):
+        training.run(registry.resolve(preset_name="aae/tiny", overrides=["code_size=3"]), str(tmp_path), verbose=0)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    training.run(registry.resolve(preset_name="aae/tiny", steps=2), str(tmp_path), verbose=0)
+    monkeypatch.setitem(training.registry.losses.RECONSTRUCTION, "bce", lambda x, logits: tf.constant(np.nan))
+    with pytest.raises(training.NonFiniteLossError, match="non-finite loss at step 4.*ckpt-2"):
+        training.run(registry.resolve(preset_name="aae/tiny", steps=6), str(tmp_path), verbose=0)
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-2")
+
+
+def test_same_seed_same_result(tmp_path):
+    config = registry.resolve(preset_name="aae/tiny_clustering")
+    runs = []
+    for i in range(2):
+        training.run(config, str(tmp_path / str(i)), verbose=0)
+        runs.append(_weights(training.restore(str(tmp_path / str(i)))[2]))
+    assert all(np.array_equal(runs[0][k], runs[1][k]) for k in runs[0])
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_mirrored_on_two_cpus_matches_one_device(name, tmp_path, mirrored):
+    config = registry.resolve(preset_name=name)
+    single = training.run(config, str(tmp_path / "single"), verbose=0)
+    replicated = training.run(config, str(tmp_path / "mirrored"), strategy=mirrored, verbose=0)
+    assert mirrored.num_replicas_in_sync == 2
+    for key in single:
+        assert replicated[key] == pytest.approx(single[key], rel=1e-4, abs=1e-5), key
+    a = _weights(training.restore(str(tmp_path / "single"))[2])
+    b = _weights(training.restore(str(tmp_path / "mirrored"))[2])
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-4, atol=1e-5, err_msg=key)
