@@ -1,0 +1,1 @@
+"""Speed and quality benchmarks that print ratios measured in one run."""

@@ -1,0 +1,1 @@
+"""Runnable configurations reproducing the papers' figures and tables; each module gives its command."""
