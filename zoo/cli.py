@@ -12,7 +12,11 @@ def report_errors(main):
     stderr and exit status 2; a non-finite loss with status 1. Anything else is a bug: traceback."""
 
     def wrapped(argv):
+        from absl import logging
+
         from zoo import data, training
+
+        logging.set_verbosity(logging.WARNING)
 
         try:
             return main(argv)

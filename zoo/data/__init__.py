@@ -5,10 +5,17 @@ Every dataset comes from a TFDS builder: our own (`digits`, IDX-file
 prepared once in `data_dir` (default: TFDS's, i.e. $TFDS_DATA_DIR or
 ~/tensorflow_datasets) and reused afterwards.
 
-Splits: "train" is the dataset's training split minus a held-out tail,
-"validation" is that tail (or the dataset's own validation split where it has
-one), "test" is the test split. Images come out as float32 in [0, 1]
-(uint8 * scale + offset, see `DatasetSpec.normalization`), labels as int32.
+Splits: "train" is the dataset's training split minus a held-out tail (200
+examples for digits, 5000 otherwise, at most a fifth of the split),
+"validation" is that tail (or the dataset's own validation split, for celeb_a
+and oxford_flowers102), "test" is the test split. Images come out as float32
+in [0, 1] (uint8 * scale + offset, see `DatasetSpec.normalization`), labels as
+int32.
+
+`source_dir` names a directory of IDX files: always used by fashion_mnist
+(default: Debian's /usr/share/datasets/fashion-mnist), by mnist when given
+(otherwise mnist comes from the TFDS catalog), ignored by the other datasets.
+A prepared dataset is reused as is, whatever `source_dir` says later.
 """
 from __future__ import annotations
 
@@ -78,40 +85,40 @@ def _source(name: str) -> _Source:
     return _SOURCES[name]
 
 
-def _check_split(split: str) -> None:
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; known splits: {', '.join(SPLITS)}")
-
-
-def _split_expr(src: _Source, split: str) -> str:
-    """The TFDS split (slice) expression for one of our splits."""
-    _check_split(split)
-    if isinstance(src.validation, str):
-        return {"train": "train", "validation": src.validation, "test": "test"}[split]
-    tail = src.validation
-    return {"train": f"train[:-{tail}]", "validation": f"train[-{tail}:]", "test": "test"}[split]
-
-
-def _prepared_builder(name: str, data_dir, source_dir):
-    """The (prepared) TFDS builder of `name`; `source_dir` only matters for IDX datasets."""
-    src = _source(name)
-    if src.idx_config and (source_dir is not None or src.builder is None):
-        config = builders.IDX_CONFIGS[src.idx_config]
-        builder_name = f"zoo_idx_images/{config.name}"
-        source_dir = config.default_source_dir if source_dir is None else os.fspath(source_dir)
-    else:
-        builder_name, source_dir = src.builder, None
-    data_dir = None if data_dir is None else os.fspath(data_dir)
-    builder = tfds.builder(builder_name, data_dir=data_dir)
-    builders.prepare(builder, source_dir=source_dir)
-    return builder
-
-
 def _num_examples(builder, expr: str) -> int:
     try:
         return builder.info.splits[expr].num_examples
     except KeyError:  # no split metadata, e.g. under tfds.testing.mock_data
         return int(builder.as_dataset(split=expr).cardinality())
+
+
+def _split_exprs(builder, src: _Source) -> dict[str, str]:
+    """TFDS split (slice) expressions of our three splits."""
+    if isinstance(src.validation, str):
+        return {"train": "train", "validation": src.validation, "test": "test"}
+    # At most a fifth of "train" is held out, so tiny stand-in data keeps both splits.
+    tail = max(1, min(src.validation, _num_examples(builder, "train") // 5))
+    return {"train": f"train[:-{tail}]", "validation": f"train[-{tail}:]", "test": "test"}
+
+
+def _prepared_builder(src: _Source, data_dir, source_dir):
+    """The (prepared) TFDS builder of a dataset; `source_dir` only matters for IDX datasets."""
+    config = builders.IDX_CONFIGS.get(src.idx_config)
+    hint = ""
+    if config and (source_dir is not None or src.builder is None):
+        builder_name = f"zoo_idx_images/{config.name}"
+        source_dir = config.default_source_dir if source_dir is None else os.fspath(source_dir)
+    else:
+        builder_name, source_dir = src.builder, None
+        if config:
+            hint = (
+                f"Or pass `--set source_dir=DIR` for a directory holding the four {config.title} "
+                f"IDX files ({config.homepage})."
+            )
+    data_dir = None if data_dir is None else os.fspath(data_dir)
+    builder = tfds.builder(builder_name, data_dir=data_dir)
+    builders.prepare(builder, source_dir=source_dir, hint=hint)
+    return builder
 
 
 def _label_feature(features, path: tuple[str, ...]):
@@ -120,8 +127,22 @@ def _label_feature(features, path: tuple[str, ...]):
     return features
 
 
-def _make_spec(name: str, builder, image_size: int | None) -> DatasetSpec:
-    src = _SOURCES[name]
+@dataclasses.dataclass(frozen=True)
+class _Opened:
+    """A prepared dataset: its builder, the TFDS expressions of our splits, its spec."""
+
+    src: _Source
+    builder: tfds.core.DatasetBuilder
+    splits: dict[str, str]
+    spec: DatasetSpec
+
+
+def _open(name: str, split: str | None, data_dir, source_dir, image_size: int | None) -> _Opened:
+    """Checks the arguments (before any slow work), prepares the dataset, describes it."""
+    src = _source(name)
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; known splits: {', '.join(SPLITS)}")
+    builder = _prepared_builder(src, data_dir, source_dir)
     height, width, channels = builder.info.features["image"].shape
     if image_size:
         height = width = int(image_size)
@@ -133,18 +154,20 @@ def _make_spec(name: str, builder, image_size: int | None) -> DatasetSpec:
     label = _label_feature(builder.info.features, src.label)
     # The only labels that are not ClassLabels are boolean attributes (celeb_a).
     num_classes = label.num_classes if isinstance(label, tfds.features.ClassLabel) else 2
-    return DatasetSpec(
+    splits = _split_exprs(builder, src)
+    dataset_spec = DatasetSpec(
         name=name,
         image_shape=(height, width, channels),
         num_classes=num_classes,
-        num_examples={s: _num_examples(builder, _split_expr(src, s)) for s in SPLITS},
+        num_examples={s: _num_examples(builder, expr) for s, expr in splits.items()},
         normalization=dict(_NORMALIZATION),
     )
+    return _Opened(src, builder, splits, dataset_spec)
 
 
 def spec(name: str, *, data_dir=None, source_dir=None, image_size: int | None = None) -> DatasetSpec:
     """Shapes, class count and split sizes of `name` (preparing it if needed)."""
-    return _make_spec(name, _prepared_builder(name, data_dir, source_dir), image_size)
+    return _open(name, None, data_dir, source_dir, image_size).spec
 
 
 def _center_square(image: tf.Tensor, size: int) -> tf.Tensor:
@@ -166,19 +189,17 @@ def _select(example: dict, *, label_path: tuple[str, ...], image_size: int | Non
     return {"image": image, "label": tf.cast(label, tf.int32)}
 
 
-def _examples(name: str, builder, split: str, image_size, input_context=None) -> tf.data.Dataset:
+def _examples(opened: _Opened, split: str, image_size, input_context=None) -> tf.data.Dataset:
     """uint8 {"image", "label"} examples of one split, in a fixed order."""
-    src = _SOURCES[name]
-    wanted: dict = {"image": True}
-    nested = wanted
-    for key in src.label[:-1]:
-        nested = nested.setdefault(key, {})
-    nested[src.label[-1]] = True
+    src = opened.src
+    label: object = True
+    for key in reversed(src.label):  # ("attributes", "Male") -> {"attributes": {"Male": True}}
+        label = {key: label}
     # Decode only what we use (smallnorb's second image, celeb_a's landmarks, ...).
-    ds = builder.as_dataset(
-        split=_split_expr(src, split),
+    ds = opened.builder.as_dataset(
+        split=opened.splits[split],
         shuffle_files=False,
-        decoders=tfds.decode.PartialDecoding(wanted),
+        decoders=tfds.decode.PartialDecoding({"image": True, **label}),
     )
     if input_context is not None:
         ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
@@ -214,11 +235,9 @@ def load(
     differs between epochs; normalization runs on whole batches. With
     `input_context`, this pipeline reads its own shard and batches per replica.
     """
-    _source(name)
-    _check_split(split)
-    builder = _prepared_builder(name, data_dir, source_dir)
-    dataset_spec = _make_spec(name, builder, image_size)
-    ds = _examples(name, builder, split, image_size, input_context).cache()
+    opened = _open(name, split, data_dir, source_dir, image_size)
+    dataset_spec = opened.spec
+    ds = _examples(opened, split, image_size, input_context).cache()
     if shuffle:
         buffer = max(1, min(dataset_spec.num_examples[split], MAX_SHUFFLE_BUFFER))
         ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
@@ -240,11 +259,9 @@ def arrays(
 
     Returns {"image": float32 [N, H, W, C] in [0, 1], "label": int32 [N]}.
     """
-    _source(name)
-    _check_split(split)
-    builder = _prepared_builder(name, data_dir, source_dir)
-    dataset_spec = _make_spec(name, builder, image_size)
-    ds = _examples(name, builder, split, image_size)
+    opened = _open(name, split, data_dir, source_dir, image_size)
+    dataset_spec = opened.spec
+    ds = _examples(opened, split, image_size)
     if limit is not None:
         ds = ds.take(limit)
     batches = list(ds.batch(_ARRAY_BATCH).as_numpy_iterator())

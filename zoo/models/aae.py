@@ -93,6 +93,7 @@ class AAE(ZooModel):
 
     # --- the model ---------------------------------------------------------------------------------
     def _encode(self, images, noise, training):
+        images = tf.convert_to_tensor(images, tf.float32)
         inputs = [images, noise] if self.config.noise_size else [images]
         heads = self.encoder(inputs, training=training)
         out, parts = {}, []
