@@ -8,6 +8,7 @@ INSTALL_REQUIRES = [
     "tf-keras==2.21.0",
     "tensorflow-probability==0.25.0",
     "tensorflow-datasets==4.9.10",
+    "importlib_resources==7.1.0",  # tfds 4.9.10 imports it on Python 3.11 without declaring it
     "keras-tuner==1.4.8",
     "tensorboard==2.21.0",
     "absl-py==2.5.1",

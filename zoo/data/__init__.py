@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 SPLITS = ("train", "validation", "test")
-MAX_SHUFFLE_BUFFER = 60_000
 _ARRAY_BATCH = 4096
 
 
@@ -232,23 +231,37 @@ def load(
     """Batches {"image": float32 [B, H, W, C] in [0, 1], "label": int32 [B]} of one split.
 
     Examples are decoded once and cached as uint8; shuffling is seeded and
-    differs between epochs; normalization runs on whole batches. With
+    differs between epochs, the same for every iterator (see
+    `_stateless_shuffle_batches`); normalization runs on whole batches. With
     `input_context`, this pipeline reads its own shard and batches per replica.
     """
     opened = _open(name, split, data_dir, source_dir, image_size)
     dataset_spec = opened.spec
     ds = _examples(opened, split, image_size, input_context).cache()
-    if shuffle:
-        buffer = max(1, min(dataset_spec.num_examples[split], MAX_SHUFFLE_BUFFER))
-        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
     if input_context is not None:
         batch_size = input_context.get_per_replica_batch_size(batch_size)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if shuffle:
+        ds = _stateless_shuffle_batches(ds, seed, repeat, batch_size, drop_remainder)
+    else:
+        ds = (ds.repeat() if repeat else ds).batch(batch_size, drop_remainder=drop_remainder)
     normalize = functools.partial(_normalize, with_labels=with_labels, **dataset_spec.normalization)
     ds = ds.map(normalize, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _stateless_shuffle_batches(examples, seed, repeat, batch_size, drop_remainder):
+    """Batches whose order is a pure function of (seed, epoch): epoch e visits the split in the
+    order stateless_shuffle(range(n), seed=(seed, e)). Every iterator made from the dataset, a
+    distributed copy included, sees the same batches (a seeded `shuffle` continues its sequence
+    across iterators instead). The split is held in memory as uint8, as `cache()` would hold it."""
+    table = next(iter(examples.batch(1 << 31)))
+    n = tf.shape(tf.nest.flatten(table)[0])[0]
+    epochs = tf.data.Dataset.counter() if repeat else tf.data.Dataset.range(1)
+    order = epochs.flat_map(lambda epoch: tf.data.Dataset.from_tensor_slices(
+        tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))))
+    return order.batch(batch_size, drop_remainder=drop_remainder).map(
+        lambda index: tf.nest.map_structure(lambda column: tf.gather(column, index), table),
+        num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def arrays(
