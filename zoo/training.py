@@ -78,9 +78,8 @@ def train_dataset(config, shuffle_seed: int) -> tf.data.Dataset:
     if not config.num_labels:
         return unlabeled
     subset = data.labeled_subset(config.dataset, config.num_labels, seed=config.seed, **options)
-    labeled = (tf.data.Dataset.from_tensor_slices(subset)
-               .shuffle(config.num_labels, seed=shuffle_seed).repeat()
-               .batch(config.labeled_batch_size, drop_remainder=True))
+    labeled = data.shuffle_batches(tf.data.Dataset.from_tensor_slices(subset), shuffle_seed, repeat=True,
+                                   batch_size=config.labeled_batch_size, drop_remainder=True)
     return tf.data.Dataset.zip(unlabeled, labeled).map(
         lambda u, l: {"image": u["image"], "labeled_image": l["image"], "labeled_label": l["label"]},
         num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
@@ -90,6 +89,9 @@ def build(config, strategy=None):
     """(spec, model) with the model and all its optimizers built inside the strategy's scope."""
     spec = data.spec(config.dataset, **data_options(config))
     strategy = strategy or tf.distribute.get_strategy()
+    # Seeded here, after data preparation (which may draw random numbers): initial weights are a
+    # function of config.seed alone.
+    keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         model = registry.build_model(config, spec)
         model.build_for_training()
@@ -195,7 +197,6 @@ def run(config, workdir: str, strategy=None, verbose: int | str = "auto") -> dic
     config.validate()
     os.makedirs(workdir, exist_ok=True)
     _write_config(config, workdir)
-    keras.utils.set_random_seed(config.seed)
     strategy = strategy or tf.distribute.get_strategy()
     spec, model = build(config, strategy)
     manager = checkpoint_manager(model, workdir, config.max_checkpoints)

@@ -32,7 +32,7 @@ from zoo.data.idx import DataFormatError, DataNotFoundError
 
 __all__ = [
     "DATASETS", "SPLITS", "DataFormatError", "DataNotFoundError", "DatasetSpec",
-    "arrays", "labeled_subset", "load", "spec",
+    "arrays", "labeled_subset", "load", "shuffle_batches", "spec",
 ]
 
 SPLITS = ("train", "validation", "test")
@@ -232,7 +232,7 @@ def load(
 
     Examples are decoded once and cached as uint8; shuffling is seeded and
     differs between epochs, the same for every iterator (see
-    `_stateless_shuffle_batches`); normalization runs on whole batches. With
+    `shuffle_batches`); normalization runs on whole batches. With
     `input_context`, this pipeline reads its own shard and batches per replica.
     """
     opened = _open(name, split, data_dir, source_dir, image_size)
@@ -241,7 +241,7 @@ def load(
     if input_context is not None:
         batch_size = input_context.get_per_replica_batch_size(batch_size)
     if shuffle:
-        ds = _stateless_shuffle_batches(ds, seed, repeat, batch_size, drop_remainder)
+        ds = shuffle_batches(ds, seed, repeat, batch_size, drop_remainder)
     else:
         ds = (ds.repeat() if repeat else ds).batch(batch_size, drop_remainder=drop_remainder)
     normalize = functools.partial(_normalize, with_labels=with_labels, **dataset_spec.normalization)
@@ -249,7 +249,7 @@ def load(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _stateless_shuffle_batches(examples, seed, repeat, batch_size, drop_remainder):
+def shuffle_batches(examples, seed, repeat, batch_size, drop_remainder):
     """Batches whose order is a pure function of (seed, epoch): epoch e visits the split in the
     order stateless_shuffle(range(n), seed=(seed, e)). Every iterator made from the dataset, a
     distributed copy included, sees the same batches (a seeded `shuffle` continues its sequence

@@ -30,6 +30,7 @@ class ZooModel(keras.Model):
         self.phases = phases
         self.metric_names = metric_names
         self.trackers = {name: keras.metrics.Mean(name=name) for name in metric_names + self.VALIDATION_METRICS}
+        self._seed_step = None  # the step every draw of the current train_step is keyed on
 
     # --- construction -----------------------------------------------------------------------------
     def make_optimizer(self, phase: str) -> keras.optimizers.Optimizer:
@@ -72,7 +73,7 @@ class ZooModel(keras.Model):
     # --- randomness -------------------------------------------------------------------------------
     def seed(self, salt: int) -> tf.Tensor:
         """Stateless seed for one draw: (run seed, step) mixed with a per-draw salt."""
-        step = tf.cast(self.step_counter, tf.int32)
+        step = self._seed_step if self._seed_step is not None else tf.cast(self.step_counter, tf.int32)
         return tf.stack([tf.constant(self.config.seed * 1000 + salt, tf.int32), step])
 
     @staticmethod
@@ -103,8 +104,14 @@ class ZooModel(keras.Model):
         return {name: self.trackers[name].result() for name in names}
 
     def train_step(self, data):
-        for phase in self.phases:
-            self.track(**getattr(self, f"{phase}_phase")(data))
+        # Read once, before any phase's optimizer increments it: every replica keys the step's draws
+        # on the same value, whatever order the replicas' reads and updates run in.
+        self._seed_step = tf.cast(tf.identity(self.step_counter), tf.int32)
+        try:
+            for phase in self.phases:
+                self.track(**getattr(self, f"{phase}_phase")(data))
+        finally:
+            self._seed_step = None
         return self.results(self.metric_names)
 
     def test_step(self, data):
