@@ -63,6 +63,13 @@ def test_train_then_evaluate(tmp_path):
     assert "clustering_error" in result.stdout and 0 <= report["clustering_error"] <= 1
 
 
+def test_epochs_become_steps(tmp_path):
+    result = zoo("zoo.train", "--preset=aae/tiny", "--epochs=1", "--batch_size=100", "--set=log_every=1",
+                 "--set=checkpoint_every=13", "--set=image_every=13", f"--workdir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((tmp_path / "config.json").read_text())["steps"] == 13  # ceil(1297 / 100)
+
+
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     workdir = tmp_path / "run"
     args = ["zoo.train", "--preset=aae/tiny", f"--workdir={workdir}", "--set=image_every=100000"]

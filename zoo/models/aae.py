@@ -37,9 +37,11 @@ class AAEConfig(configs.Config):
     noise_size: int = 0  # encoder input noise n
     discriminator_widths: tuple[int, ...] = (1000, 1000)
     reconstruction_loss: str = "bce"  # "bce" (Bernoulli) or "mse"
+    optimizer: str = "adam"  # "adam", or "sgd" with momentum 0.9 (the paper's choice)
     learning_rate: float = 1e-3  # reconstruction and semi-supervised phases
-    gan_learning_rate: float = 2e-4  # discriminator and generator phases
-    beta_1: float = 0.5
+    generator_learning_rate: float = 2e-4
+    discriminator_learning_rate: float = 2e-4
+    beta_1: float = 0.5  # Adam's beta_1 in the adversarial phases
 
     def validate(self) -> None:
         super().validate()
@@ -48,6 +50,8 @@ class AAEConfig(configs.Config):
         if self.reconstruction_loss not in losses.RECONSTRUCTION:
             raise ValueError(f"unknown reconstruction_loss '{self.reconstruction_loss}'; "
                              f"known: {', '.join(losses.RECONSTRUCTION)}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"unknown optimizer '{self.optimizer}'; known: adam, sgd")
         if self.num_labels and not self.num_clusters:
             raise ValueError("semi-supervised training (num_labels > 0) needs a categorical code: set num_clusters")
 
@@ -87,9 +91,13 @@ class AAE(ZooModel):
         self.reconstruction_loss = losses.RECONSTRUCTION[config.reconstruction_loss]
 
     def make_optimizer(self, phase):
+        config = self.config
+        rate = {"discriminator": config.discriminator_learning_rate,
+                "generator": config.generator_learning_rate}.get(phase, config.learning_rate)
+        if config.optimizer == "sgd":
+            return keras.optimizers.SGD(rate, momentum=0.9)
         adversarial = phase in ("discriminator", "generator")
-        rate = self.config.gan_learning_rate if adversarial else self.config.learning_rate
-        return keras.optimizers.Adam(rate, beta_1=self.config.beta_1 if adversarial else 0.9)
+        return keras.optimizers.Adam(rate, beta_1=config.beta_1 if adversarial else 0.9)
 
     # --- the model ---------------------------------------------------------------------------------
     def _encode(self, images, noise, training):
@@ -210,6 +218,7 @@ _TINY = registry.register_preset("aae/tiny", dataclasses.replace(
     log_every=2, checkpoint_every=2, image_every=2, jit_compile=False))
 registry.register_preset("aae/tiny_clustering", dataclasses.replace(_TINY, num_clusters=4, noise_size=3))
 registry.register_preset("aae/tiny_semi_supervised", dataclasses.replace(_TINY, num_clusters=10, num_labels=10))
+registry.register_preset("aae/tiny_conv", dataclasses.replace(_TINY, architecture="conv", widths=(4, 8), prior="mixture"))
 # Unsupervised clustering with the PixelGAN protocol (30 clusters; Makhzani et al. Section 6 setup:
 # 1000-1000 ReLU MLPs, a categorical head and a continuous style code).
 # python -m zoo.train --preset=aae/fashion_mnist_clustering --workdir=runs/aae_fm_clusters
