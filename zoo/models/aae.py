@@ -22,7 +22,7 @@ import keras
 import tensorflow as tf
 
 from zoo import configs, layers, losses, priors, registry
-from zoo.models.base import ZooModel
+from zoo.models.base import ZooModel, serving_seed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +145,13 @@ class AAE(ZooModel):
     def classify(self, images, seed):
         """q(y | x): cluster / class probabilities."""
         return self.encode(images, seed)["y"]
+
+    def endpoints(self):
+        endpoints = super().endpoints()
+        if self.config.num_clusters:
+            endpoints["classify"] = (
+                lambda images, seed: {"probabilities": self.classify(images, serving_seed(seed))}, ["images", "seed"])
+        return endpoints
 
     def latent(self, images, seed):
         codes = self.encode(images, seed)

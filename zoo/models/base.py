@@ -131,3 +131,40 @@ class ZooModel(keras.Model):
     def latent(self, images, seed):
         """The continuous code plotted in latent-space figures."""
         return self.encode(images, seed)["code"]
+
+    # --- serving ----------------------------------------------------------------------------------
+    def code_size(self) -> int:
+        return int(self.encode(tf.zeros((1,) + tuple(self.spec.image_shape)), tf.zeros([2], tf.int32))["code"].shape[-1])
+
+    def serving_specs(self) -> dict:
+        """The inputs endpoints take, by name. `seed` is int32 of length 2 (reproducible draws) or 0
+        (fresh randomness): a SavedModel signature has no optional inputs, so an empty seed is the
+        way to leave it out."""
+        return {"images": tf.TensorSpec([None, *self.spec.image_shape], tf.float32, name="images"),
+                "seed": tf.TensorSpec([None], tf.int32, name="seed"),
+                "code": tf.TensorSpec([None, self.code_size()], tf.float32, name="code"),
+                "n": tf.TensorSpec([], tf.int32, name="n")}
+
+    def endpoints(self) -> dict:
+        """name -> (function, input names) for every thing a user does with a trained model;
+        `export.saved_model` writes one SavedModel signature per entry, inputs typed by
+        `serving_specs`, outputs named by the dict keys the function returns. Families extend this
+        with their own (the AAE adds `classify`)."""
+        return {
+            "encode": (lambda images, seed: {"code": self.encode(images, serving_seed(seed))["code"]}, ["images", "seed"]),
+            "decode": (lambda code: {"images": self.decode(code)}, ["code"]),
+            "sample": (lambda n, seed: {"images": self.sample(n, serving_seed(seed))}, ["n", "seed"]),
+            "reconstruct": (lambda images, seed: {"images": self.reconstruct(images, serving_seed(seed))},
+                            ["images", "seed"]),
+        }
+
+
+def serving_seed(seed: tf.Tensor) -> tf.Tensor:
+    """An endpoint's seed input as a stateless seed: [a, b] as given, [] a fresh random pair."""
+    size = tf.size(seed)
+    tf.debugging.Assert(tf.logical_or(tf.equal(size, 0), tf.equal(size, 2)), ["seed must have 0 or 2 elements"])
+    # The clock makes fresh draws differ across processes too: a stateful op alone repeats its
+    # sequence every time the SavedModel is loaded, its op seed being fixed at export.
+    microseconds = tf.cast(tf.math.floormod(tf.timestamp() * 1e6, float(tf.int32.max)), tf.int32)
+    fresh = tf.stack([microseconds, tf.random.uniform([], maxval=tf.int32.max, dtype=tf.int32)])
+    return tf.concat([seed, fresh], axis=0)[:2]

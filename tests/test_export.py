@@ -1,0 +1,140 @@
+"""Export for every registered family: the SavedModel a fresh process loads with TensorFlow alone
+gives the in-memory model's outputs for the same inputs and seed; saved_model_cli lists every
+endpoint; bad requests get TensorFlow's signature errors."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from export import client, saved_model
+from zoo import data, registry, training
+
+TINY = [name for name in registry.presets() if name.split("/")[1].startswith("tiny")]
+
+# Runs in a fresh process: TensorFlow only, no zoo.
+LOAD_AND_COMPARE = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+
+model_dir, expected_file = sys.argv[1:]
+expected = np.load(expected_file)
+model = tf.saved_model.load(model_dir)
+worst = {}
+for key in expected.files:
+    if not key.startswith("out:"):
+        continue
+    _, endpoint, output = key.split(":")
+    inputs = {k.split(":")[2]: tf.constant(expected[k]) for k in expected.files if k.startswith(f"in:{endpoint}:")}
+    got = model.signatures[endpoint](**inputs)[output].numpy()
+    worst[f"{endpoint}.{output}"] = float(np.max(np.abs(got - expected[key])))
+assert "zoo" not in sys.modules
+print(json.dumps(worst))
+"""
+
+
+def example_inputs(model, config):
+    images = next(iter(data.load(config.dataset, "validation", batch_size=5)))["image"].numpy()
+    rng = np.random.default_rng(0)
+    inputs = {}
+    for name, spec in model.serving_specs().items():
+        if name == "images":
+            inputs[name] = images
+        elif name == "seed":
+            inputs[name] = np.array([3, 4], np.int32)
+        elif spec.shape.rank == 0:
+            inputs[name] = np.array(5, spec.dtype.as_numpy_dtype)
+        else:
+            shape = [5 if d is None else d for d in spec.shape]
+            inputs[name] = rng.normal(size=shape).astype(spec.dtype.as_numpy_dtype)
+    return inputs
+
+
+@pytest.fixture(scope="module", params=TINY)
+def exported(request, tmp_path_factory):
+    """Every family's tiny presets (so every endpoint variant, e.g. the AAE's `classify`), trained
+    a few steps and exported."""
+    config = registry.resolve(preset_name=request.param)
+    workdir = tmp_path_factory.mktemp("run")
+    training.run(config, str(workdir), verbose=0)
+    path = saved_model.export(str(workdir), str(tmp_path_factory.mktemp("exported")))
+    _, _, model = training.restore(str(workdir))
+    return config, model, path
+
+
+def test_layout_tf_serving_accepts(exported):
+    config, model, path = exported
+    base, version = os.path.split(path)
+    assert version == "1" and os.path.basename(base) == config.model
+    assert os.path.exists(os.path.join(path, "saved_model.pb"))
+    extra = os.path.join(path, "assets.extra")
+    assert json.load(open(os.path.join(extra, "config.json")))["model"] == config.model
+    normalization = json.load(open(os.path.join(extra, "normalization.json")))
+    assert normalization["image_shape"] == list(model.spec.image_shape)
+
+
+def test_fresh_tensorflow_process_reproduces_the_model(exported, tmp_path):
+    config, model, path = exported
+    inputs = example_inputs(model, config)
+    arrays = {}
+    for endpoint, (function, names) in model.endpoints().items():
+        outputs = function(*[inputs[name] for name in names])
+        arrays.update({f"in:{endpoint}:{name}": inputs[name] for name in names})
+        arrays.update({f"out:{endpoint}:{key}": np.asarray(value) for key, value in outputs.items()})
+    np.savez(tmp_path / "expected.npz", **arrays)
+    (tmp_path / "load.py").write_text(LOAD_AND_COMPARE)
+    result = subprocess.run([sys.executable, "load.py", path, "expected.npz"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    worst = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(worst) == {k[4:].replace(":", ".") for k in arrays if k.startswith("out:")}
+    assert max(worst.values()) < 1e-5, worst
+
+
+def test_saved_model_cli_lists_every_endpoint(exported):
+    _, model, path = exported
+    result = subprocess.run(["saved_model_cli", "show", "--all", "--dir", path],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for endpoint in model.endpoints():
+        assert f"signature_def['{endpoint}']" in result.stdout
+
+
+def test_seed_reproduces_and_empty_seed_draws_fresh(exported):
+    import tensorflow as tf
+
+    _, _, path = exported
+    loaded = tf.saved_model.load(path)
+    draw = lambda seed, model=loaded: client.predict(path, {"signature_name": "sample", "inputs": {"n": 3, "seed": seed}},
+                                                     model)
+    first, again = draw([7, 8]), draw([7, 8], None)  # None: loaded anew
+    assert first == again and np.array(first["outputs"]["images"]).shape[0] == 3
+    assert draw([]) != draw([])
+    assert draw([]) != draw([], None)
+
+
+@pytest.mark.parametrize("request_body,message", [
+    ({"signature_name": "encode", "inputs": {"images": [[[[0.5]]]], "seed": [1, 2]}}, "signature takes"),
+    ({"signature_name": "sample", "inputs": {"n": 2.5, "seed": [1, 2]}}, "is int32"),
+    ({"signature_name": "sample", "inputs": {"n": 2, "seed": [1, 2, 3]}}, "seed must have 0 or 2 elements"),
+    ({"signature_name": "sample", "inputs": {"n": 2}}, "takes inputs"),
+    ({"signature_name": "nope", "inputs": {}}, "not found"),
+])
+def test_bad_requests_get_an_error_not_a_crash(exported, request_body, message):
+    _, _, path = exported
+    response = client.predict(path, request_body)
+    assert message in response["error"]
+
+
+def test_wrong_shape_is_named_by_the_saved_model_itself(exported):
+    """Without the client's checks (as under TF Serving), the endpoint still names the input."""
+    import tensorflow as tf
+
+    _, model, path = exported
+    loaded = tf.saved_model.load(path)
+    images = np.zeros([2, *model.spec.image_shape[:-1], model.spec.image_shape[-1] + 1], np.float32)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Shape of tensor images"):
+        loaded.signatures["encode"](images=tf.constant(images), seed=tf.constant([1, 2]))
