@@ -9,12 +9,38 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
-from typing import Any
+from typing import Any, ClassVar
+
+
+# --- search spaces: what `zoo.tune` may vary. Plain data here; zoo.tuning maps them to Keras Tuner.
+@dataclasses.dataclass(frozen=True)
+class IntRange:
+    low: int
+    high: int
+    log: bool = False  # sample uniformly in log space (low must be > 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class FloatRange:
+    low: float
+    high: float
+    log: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    values: tuple
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Fields every family shares: which model on which data, and how to train it."""
+    """Fields every family shares: which model on which data, and how to train it.
+
+    A family declares its search space in `TUNABLE` (field -> IntRange / FloatRange / Choice) and
+    the fields tuned when none are named in `DEFAULT_TUNE`; `zoo.tune` needs nothing else."""
+
+    TUNABLE: ClassVar[dict] = {"batch_size": Choice((32, 64, 100, 128))}
+    DEFAULT_TUNE: ClassVar[tuple[str, ...]] = ()
 
     model: str = ""
     dataset: str = "digits"

@@ -20,13 +20,33 @@ def _batched(fn, images: np.ndarray, batch_size: int) -> np.ndarray:
                            for i in range(0, len(images), batch_size)])
 
 
-def evaluate(workdir: str, batch_size: int = 500) -> dict:
+def metric_names(config) -> list[str]:
+    """The errors `evaluate` reports for runs of this config (all lower is better)."""
+    names = ["reconstruction_error"]
+    if getattr(config, "num_clusters", 0):
+        names.append("clustering_error")
+        names += ["hungarian_error"] if config.num_clusters == data.spec(
+            config.dataset, **training.data_options(config)).num_classes else []
+        names += ["classification_error"] if config.num_labels else []
+    return names
+
+
+def default_objective(config) -> str:
+    """The error that says most about a config: what it was trained for."""
+    if getattr(config, "num_labels", 0):
+        return "classification_error"
+    return "clustering_error" if getattr(config, "num_clusters", 0) else "reconstruction_error"
+
+
+def evaluate(workdir: str, batch_size: int = 500, split: str = "test", write: bool = True) -> dict:
+    """The metrics on `split`. The tuner evaluates on "validation", so that the test split never
+    chooses a config; there the clustering protocol labels clusters with the split it scores."""
     config, spec, model = training.restore(workdir)
     seed = tf.constant([config.seed, 1], tf.int32)
     options = training.data_options(config)
-    test = data.arrays(config.dataset, "test", **options)
-    results = {"step": int(model.step_counter.numpy()), "dataset": config.dataset,
-               "test_examples": int(len(test["label"]))}
+    test = data.arrays(config.dataset, split, **options)
+    results = {"step": int(model.step_counter.numpy()), "dataset": config.dataset, "split": split,
+               "examples": int(len(test["label"]))}
     reconstruct = tf.function(lambda x: model.reconstruct(x, seed))
     reconstructions = _batched(reconstruct, test["image"], batch_size)
     results["reconstruction_error"] = float(np.mean(np.square(reconstructions - test["image"])))
@@ -44,8 +64,9 @@ def evaluate(workdir: str, batch_size: int = 500) -> dict:
         if config.num_labels:
             results["num_labels"] = config.num_labels
             results["classification_error"] = metrics.classification_error(test_probs, test["label"])
-    with open(os.path.join(workdir, "eval.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    if write:
+        with open(os.path.join(workdir, "eval.json"), "w") as f:
+            json.dump(results, f, indent=2)
     return results
 
 

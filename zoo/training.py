@@ -76,13 +76,33 @@ def train_dataset(config, shuffle_seed: int) -> tf.data.Dataset:
     unlabeled = data.load(config.dataset, "train", batch_size=config.batch_size, shuffle=True, repeat=True,
                           seed=shuffle_seed, drop_remainder=True, with_labels=False, **options)
     if not config.num_labels:
-        return unlabeled
+        return _shard_by_data(unlabeled)
     subset = data.labeled_subset(config.dataset, config.num_labels, seed=config.seed, **options)
     labeled = data.shuffle_batches(tf.data.Dataset.from_tensor_slices(subset), shuffle_seed, repeat=True,
                                    batch_size=config.labeled_batch_size, drop_remainder=True)
-    return tf.data.Dataset.zip(unlabeled, labeled).map(
+    return _shard_by_data(tf.data.Dataset.zip(unlabeled, labeled).map(
         lambda u, l: {"image": u["image"], "labeled_image": l["image"], "labeled_label": l["label"]},
-        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+
+
+def _shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Several workers each read the same seeded stream and keep their part of every global batch
+    (tf.data's DATA sharding): file sharding would give workers different example orders."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def worker_dir(workdir: str, strategy) -> str:
+    """Where this process writes: the workdir for the chief (and for every single-worker strategy);
+    `<workdir>/workers/<index>` for the other workers of a MultiWorkerMirroredStrategy, which must
+    save checkpoints too (saving is a collective operation) but not over the chief's files."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return workdir
+    task_type, task_id = resolver.task_type, resolver.task_id
+    chief = task_type == "chief" or (task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().jobs)
+    return workdir if chief else os.path.join(workdir, "workers", f"{task_type}_{task_id}")
 
 
 def build(config, strategy=None):
@@ -195,13 +215,15 @@ class Monitor(keras.callbacks.Callback):
 def run(config, workdir: str, strategy=None, verbose: int | str = "auto") -> dict:
     """Trains `config` in `workdir` (resuming what is there) and returns the last chunk's mean losses."""
     config.validate()
+    strategy = strategy or tf.distribute.get_strategy()
+    run_dir, workdir = workdir, worker_dir(workdir, strategy)
     os.makedirs(workdir, exist_ok=True)
     _write_config(config, workdir)
-    strategy = strategy or tf.distribute.get_strategy()
     spec, model = build(config, strategy)
     manager = checkpoint_manager(model, workdir, config.max_checkpoints)
-    if manager.latest_checkpoint:
-        manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))  # every worker resumes from the chief's
+    if latest:
+        manager.checkpoint.restore(latest).assert_existing_objects_matched()
     start = int(model.step_counter.numpy())
     if start >= config.steps:
         print(f"{workdir} is already trained to step {start} (steps={config.steps})")

@@ -17,6 +17,7 @@ With `noise_size > 0` the encoder is z = f(x, n): the universal approximator pos
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import keras
 import tensorflow as tf
@@ -42,6 +43,19 @@ class AAEConfig(configs.Config):
     generator_learning_rate: float = 2e-4
     discriminator_learning_rate: float = 2e-4
     beta_1: float = 0.5  # Adam's beta_1 in the adversarial phases
+
+    TUNABLE: ClassVar[dict] = {
+        **configs.Config.TUNABLE,
+        "code_size": configs.IntRange(2, 32, log=True),
+        "noise_size": configs.Choice((0, 8, 32, 100)),
+        "num_clusters": configs.Choice((10, 16, 30, 50)),
+        "widths": configs.Choice(((256, 256), (512, 512), (1000, 1000))),
+        "discriminator_widths": configs.Choice(((256, 256), (512, 512), (1000, 1000))),
+        "learning_rate": configs.FloatRange(1e-4, 1e-2, log=True),
+        "generator_learning_rate": configs.FloatRange(2e-5, 2e-3, log=True),
+        "discriminator_learning_rate": configs.FloatRange(2e-5, 2e-3, log=True),
+    }
+    DEFAULT_TUNE: ClassVar[tuple[str, ...]] = ("code_size", "noise_size")
 
     def validate(self) -> None:
         super().validate()

@@ -48,6 +48,14 @@ class ZooModel(keras.Model):
         first = next(iter(self.phase_optimizers.values()))
         self.compile(optimizer=first, jit_compile=self.config.jit_compile)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras (3.15) peeks at the first batch and averages it with `strategy.reduce`, which
+        # MultiWorkerMirroredStrategy refuses for a dict of per-replica tensors once there are two
+        # workers. The peek only serves to build the model, its compiled metrics and optimizer, and
+        # `build_for_training` has built all of those already.
+        if not self._multi_worker():
+            super()._maybe_symbolic_build(iterator, data_batch)
+
     def phase_variables(self, phase: str) -> list:
         seen, variables = set(), []
         for attribute in self.phases[phase]:
@@ -100,9 +108,6 @@ class ZooModel(keras.Model):
         for name, value in values.items():
             self.trackers[name].update_state(value)
 
-    def results(self, names) -> dict:
-        return {name: self.trackers[name].result() for name in names}
-
     def train_step(self, data):
         # Read once, before any phase's optimizer increments it: every replica keys the step's draws
         # on the same value, whatever order the replicas' reads and updates run in.
@@ -113,6 +118,17 @@ class ZooModel(keras.Model):
         finally:
             self._seed_step = None
         return self.results(self.metric_names)
+
+    def results(self, names) -> dict:
+        results = {name: self.trackers[name].result() for name in names}
+        if self._multi_worker():
+            # Keras averages step outputs across workers with strategy.reduce(axis=0), which needs
+            # an axis to reduce: give each scalar one (it comes back a scalar).
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
+
+    def _multi_worker(self) -> bool:
+        return isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
     def test_step(self, data):
         """Validation metrics (the tuner's objectives): never a GAN loss."""
