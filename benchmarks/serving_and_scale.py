@@ -69,21 +69,26 @@ def main(argv):
     single = training.make_strategy("default")
     config = registry.resolve(preset_name=FLAGS.preset, overrides=FLAGS.set)
     dataset = training.train_dataset(config, shuffle_seed=0)
-    strategies = {"1 device": single, f"{mirrored.num_replicas_in_sync} replicas": mirrored}
+    # Logical CPU replicas run without XLA (see training.build): the ratio compares like with like,
+    # and the XLA single-device rate is printed for context.
+    plain = configs.replace(config, jit_compile=False)
+    replicas = f"{mirrored.num_replicas_in_sync} replicas"
+    runs = {"1 device": (single, plain), replicas: (mirrored, plain)}
+    if config.jit_compile:
+        runs["1 device, XLA"] = (single, config)
     models = {}
-    for name, strategy in strategies.items():
-        _, models[name] = training.build(config, strategy)
+    for name, (strategy, run_config) in runs.items():
+        _, models[name] = training.build(run_config, strategy)
         steps_per_second(models[name], dataset, 10)  # trace and compile
-    rates = {name: [] for name in strategies}
+    rates = {name: [] for name in runs}
     for _ in range(FLAGS.rounds):
-        for name in strategies:
+        for name in runs:
             rates[name].append(steps_per_second(models[name], dataset, FLAGS.steps))
     print(f"{config.model} ({FLAGS.preset}), global batch {config.batch_size}, {FLAGS.steps} steps x {FLAGS.rounds} "
           "alternating segments, best segment:")
     for name, values in rates.items():
-        print(f"  {name:<12} {max(values):7.2f} steps/s  (segments: {', '.join(f'{v:.2f}' for v in values)})")
-    one, many = (max(v) for v in rates.values())
-    print(f"  {mirrored.num_replicas_in_sync} replicas / 1 device: {many / one:.3f}")
+        print(f"  {name:<14} {max(values):7.2f} steps/s  (segments: {', '.join(f'{v:.2f}' for v in values)})")
+    print(f"  {replicas} / 1 device (both without XLA): {max(rates[replicas]) / max(rates['1 device']):.3f}")
 
     from export import saved_model
 

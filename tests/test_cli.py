@@ -89,3 +89,16 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     assert "resuming" in resumed.stdout and "from step" in resumed.stdout
     final = [json.loads(line)["step"] for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert final[-1] == steps[-1] + 4
+
+
+def test_mirrored_on_cpu_replicas_from_the_command_line(tmp_path):
+    """XLA requested: on logical CPU devices it cannot run and is turned off, so the run compares
+    with a plain (non-XLA) single-device run: the two draw their random numbers alike."""
+    args = ["zoo.train", "--preset=aae/tiny", "--set=image_every=4"]
+    single = zoo(*args, f"--workdir={tmp_path / 'single'}")
+    mirrored = zoo(*args, "--set=jit_compile=true", "--strategy=mirrored", "--cpu_replicas=2",
+                   f"--workdir={tmp_path / 'mirrored'}")
+    assert single.returncode == 0 and mirrored.returncode == 0, mirrored.stderr[-3000:]
+    last = lambda run: json.loads((tmp_path / run / "metrics.jsonl").read_text().splitlines()[-1])
+    for key, value in last("single").items():
+        assert last("mirrored")[key] == pytest.approx(value, rel=1e-4, abs=1e-5), key

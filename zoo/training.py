@@ -34,8 +34,9 @@ def make_strategy(name: str = "default", cpu_replicas: int = 0) -> tf.distribute
     """The distribution strategy by name. `cpu_replicas > 1` splits the CPU into that many logical
     devices, so that MirroredStrategy really runs its multi-replica path on a machine without GPUs;
     it must be set before TensorFlow initializes its devices."""
-    if cpu_replicas > 1 and len(tf.config.list_logical_devices("CPU")) < cpu_replicas:
-        cpu = tf.config.list_physical_devices("CPU")[0]
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    # (Listing logical devices would initialize them: read the configuration instead.)
+    if cpu_replicas > 1 and len(tf.config.get_logical_device_configuration(cpu) or [None]) < cpu_replicas:
         try:
             tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_replicas)
         except RuntimeError:
@@ -112,9 +113,17 @@ def build(config, strategy=None):
     # Seeded here, after data preparation (which may draw random numbers): initial weights are a
     # function of config.seed alone.
     keras.utils.set_random_seed(config.seed)
+    jit_compile = config.jit_compile
+    devices = strategy.extended.worker_devices if strategy.num_replicas_in_sync > 1 else ()
+    if jit_compile and len(devices) > 1 and all("CPU" in d.upper() for d in devices):
+        # XLA cannot run one step over variables spread across logical CPU devices ("Trying to
+        # access resource ... located in device CPU:1 from device CPU:0"); GPUs are unaffected.
+        print("note: XLA is off for MirroredStrategy over logical CPU devices (random draws then follow the "
+              "plain kernels, whose stateless algorithm differs from XLA's)")
+        jit_compile = False
     with strategy.scope():
         model = registry.build_model(config, spec)
-        model.build_for_training()
+        model.build_for_training(jit_compile)
     return spec, model
 
 

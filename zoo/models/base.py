@@ -37,16 +37,17 @@ class ZooModel(keras.Model):
         """Adam per phase; families override to set per-phase learning rates."""
         return keras.optimizers.Adam(self.config.learning_rate)
 
-    def build_for_training(self) -> None:
+    def build_for_training(self, jit_compile: bool | None = None) -> None:
         """Builds the sub-models and every phase's optimizer. Call inside `strategy.scope()`: under
-        MirroredStrategy, optimizers built lazily inside `train_step` fail ("Unknown variable")."""
+        MirroredStrategy, optimizers built lazily inside `train_step` fail ("Unknown variable").
+        `jit_compile` (default: the config's) compiles the train step with XLA."""
         self(tf.zeros((1,) + tuple(self.spec.image_shape)))
         self.phase_optimizers = {phase: self.make_optimizer(phase) for phase in self.phases}
         for phase, optimizer in self.phase_optimizers.items():
             optimizer.build(self.phase_variables(phase))
         # compile's optimizer is the first phase's: its iteration count is the model's step counter.
         first = next(iter(self.phase_optimizers.values()))
-        self.compile(optimizer=first, jit_compile=self.config.jit_compile)
+        self.compile(optimizer=first, jit_compile=self.config.jit_compile if jit_compile is None else jit_compile)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Keras (3.15) peeks at the first batch and averages it with `strategy.reduce`, which
