@@ -9,11 +9,11 @@ alternate between the two feeds so that drift of the machine hits both.
 """
 from __future__ import annotations
 
-import time
 
 import tensorflow as tf
 from absl import app, flags
 
+from benchmarks.common import images_per_second, matmul_gflops, train_step_flops
 from zoo import cli
 
 FLAGS = flags.FLAGS
@@ -21,33 +21,6 @@ flags.DEFINE_string("preset", "aae/fashion_mnist_clustering", "preset to time")
 flags.DEFINE_integer("steps", 300, "steps per timed segment")
 flags.DEFINE_integer("rounds", 2, "timed segments per feed")
 flags.DEFINE_multi_string("set", [], "config overrides")
-
-
-def matmul_gflops(n: int = 2048, repeats: int = 20) -> float:
-    a, b = tf.random.normal((n, n)), tf.random.normal((n, n))
-    matmul = tf.function(lambda x, y: tf.linalg.matmul(x, y))
-    matmul(a, b).numpy()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        result = matmul(a, b)
-    result.numpy()
-    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
-
-
-def train_step_flops(model, batch) -> float:
-    from tensorflow.python.profiler import model_analyzer, option_builder
-
-    specs = tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape, t.dtype), batch)
-    graph = tf.function(model.train_step).get_concrete_function(specs).graph
-    options = option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation()) \
-        .with_empty_output().build()
-    return float(model_analyzer.profile(graph, options=options).total_float_ops)
-
-
-def images_per_second(model, dataset, steps: int, batch_size: int) -> float:
-    start = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps * batch_size / (time.perf_counter() - start)
 
 
 @cli.report_errors

@@ -116,15 +116,29 @@ def test_seed_reproduces_and_empty_seed_draws_fresh(exported):
     assert draw([]) != draw([], None)
 
 
-@pytest.mark.parametrize("request_body,message", [
-    ({"signature_name": "encode", "inputs": {"images": [[[[0.5]]]], "seed": [1, 2]}}, "signature takes"),
-    ({"signature_name": "sample", "inputs": {"n": 2.5, "seed": [1, 2]}}, "is int32"),
-    ({"signature_name": "sample", "inputs": {"n": 2, "seed": [1, 2, 3]}}, "seed must have 0 or 2 elements"),
-    ({"signature_name": "sample", "inputs": {"n": 2}}, "takes inputs"),
-    ({"signature_name": "nope", "inputs": {}}, "not found"),
+def _images_endpoint(model):
+    """An endpoint that takes images, and a valid value for each of its other inputs."""
+    name, (_, inputs) = next((n, e) for n, e in model.endpoints().items() if "images" in e[1])
+    return name, {key: [1, 2] for key in inputs if key != "images"}
+
+
+@pytest.mark.parametrize("case,message", [
+    ("wrong_shape", "signature takes"),
+    ("float_for_int", "is int32"),
+    ("seed_of_three", "seed must have 0 or 2 elements"),
+    ("missing_input", "takes inputs"),
+    ("unknown_signature", "not found"),
 ])
-def test_bad_requests_get_an_error_not_a_crash(exported, request_body, message):
-    _, _, path = exported
+def test_bad_requests_get_an_error_not_a_crash(exported, case, message):
+    _, model, path = exported
+    endpoint, others = _images_endpoint(model)
+    request_body = {
+        "wrong_shape": {"signature_name": endpoint, "inputs": {"images": [[[[0.5]]]], **others}},
+        "float_for_int": {"signature_name": "sample", "inputs": {"n": 2.5, "seed": [1, 2]}},
+        "seed_of_three": {"signature_name": "sample", "inputs": {"n": 2, "seed": [1, 2, 3]}},
+        "missing_input": {"signature_name": "sample", "inputs": {"n": 2}},
+        "unknown_signature": {"signature_name": "nope", "inputs": {}},
+    }[case]
     response = client.predict(path, request_body)
     assert message in response["error"]
 
@@ -135,6 +149,7 @@ def test_wrong_shape_is_named_by_the_saved_model_itself(exported):
 
     _, model, path = exported
     loaded = tf.saved_model.load(path)
+    endpoint, others = _images_endpoint(model)
     images = np.zeros([2, *model.spec.image_shape[:-1], model.spec.image_shape[-1] + 1], np.float32)
     with pytest.raises(tf.errors.InvalidArgumentError, match="Shape of tensor images"):
-        loaded.signatures["encode"](images=tf.constant(images), seed=tf.constant([1, 2]))
+        loaded.signatures[endpoint](images=tf.constant(images), **{k: tf.constant(v) for k, v in others.items()})

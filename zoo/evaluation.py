@@ -1,6 +1,8 @@
 """`evaluate(workdir)`: the metrics of a trained run, written to `<workdir>/eval.json`.
 
-Always: test reconstruction error (mean squared error per pixel, images in [0, 1]). With a
+Always: the family's validation metrics on the test split (`VALIDATION_METRICS`: the autoencoders'
+reconstruction error, mean squared error per pixel with images in [0, 1]; the PixelCNN's negative
+log-likelihood in bits per dimension). With a
 categorical code: clustering error by the PixelGAN protocol (zoo.metrics), the Hungarian error when
 clusters == classes, and the semi-supervised test error when the run was trained with labels.
 """
@@ -12,17 +14,18 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from zoo import data, metrics, training
+from zoo import data, metrics, registry, training
 
 
-def _batched(fn, images: np.ndarray, batch_size: int) -> np.ndarray:
-    return np.concatenate([fn(tf.constant(images[i:i + batch_size])).numpy()
-                           for i in range(0, len(images), batch_size)])
+def _batched(fn, images: np.ndarray, batch_size: int):
+    """fn over batches of images, outputs concatenated (fn returns a tensor or a dict of them)."""
+    outputs = [fn(tf.constant(images[i:i + batch_size])) for i in range(0, len(images), batch_size)]
+    return tf.nest.map_structure(lambda *parts: np.concatenate([p.numpy() for p in parts]), *outputs)
 
 
 def metric_names(config) -> list[str]:
     """The errors `evaluate` reports for runs of this config (all lower is better)."""
-    names = ["reconstruction_error"]
+    names = list(registry.family(config.model).model_cls.VALIDATION_METRICS)
     if getattr(config, "num_clusters", 0):
         names.append("clustering_error")
         names += ["hungarian_error"] if config.num_clusters == data.spec(
@@ -47,9 +50,8 @@ def evaluate(workdir: str, batch_size: int = 500, split: str = "test", write: bo
     test = data.arrays(config.dataset, split, **options)
     results = {"step": int(model.step_counter.numpy()), "dataset": config.dataset, "split": split,
                "examples": int(len(test["label"]))}
-    reconstruct = tf.function(lambda x: model.reconstruct(x, seed))
-    reconstructions = _batched(reconstruct, test["image"], batch_size)
-    results["reconstruction_error"] = float(np.mean(np.square(reconstructions - test["image"])))
+    errors = _batched(tf.function(lambda x: model.validation_errors(x, seed)), test["image"], batch_size)
+    results.update({name: float(np.mean(errors[name])) for name in model.VALIDATION_METRICS})
     if getattr(config, "num_clusters", 0):
         classify = tf.function(lambda x: model.classify(x, seed))
         validation = data.arrays(config.dataset, "validation", **options)

@@ -204,17 +204,8 @@ class Monitor(keras.callbacks.Callback):
             self.write_pictures()
 
     def write_pictures(self) -> None:
-        model, seed = self.model, tf.constant([self.config.seed, 0], tf.int32)
-        images, labels = self.preview["image"], self.preview["label"]
-        pictures = {
-            "samples": visualize.grid(model.sample(64, seed).numpy(), columns=8),
-            "reconstructions": visualize.pairs(images[:32], model.reconstruct(images[:32], seed).numpy()),
-            "latent": visualize.latent_scatter(model.latent(images, seed).numpy(), labels, f"step {self.step}"),
-        }
-        if getattr(self.config, "num_clusters", 0):
-            clusters = np.argmax(model.classify(images, seed).numpy(), axis=1)
-            pictures["clusters"] = visualize.cluster_label_heatmap(
-                clusters, labels, self.config.num_clusters, f"validation clusters, step {self.step}")
+        seed = tf.constant([self.config.seed, 0], tf.int32)
+        pictures = self.model.pictures(self.preview["image"], self.preview["label"], seed, f"step {self.step}")
         with self.writer.as_default(step=self.step):
             for name, picture in pictures.items():
                 tf.summary.image(name, picture[None])

@@ -100,9 +100,17 @@ class AAE(ZooModel):
             self.y_discriminator = layers.mlp(config.num_clusters, config.discriminator_widths, 1, "y_discriminator")
         self.encoder = layers.image_encoder(spec.image_shape, config.architecture, config.widths, heads,
                                             config.noise_size)
-        self.decoder = layers.image_decoder(config.code_size + config.num_clusters, spec.image_shape,
-                                            config.architecture, config.widths)
-        self.reconstruction_loss = losses.RECONSTRUCTION[config.reconstruction_loss]
+        self.decoder = self.make_decoder()
+
+    def make_decoder(self):
+        """p(x | y, z): an MLP / convolutional decoder (the PixelGAN puts a PixelCNN here)."""
+        config = self.config
+        return layers.image_decoder(config.code_size + config.num_clusters, self.spec.image_shape,
+                                    config.architecture, config.widths)
+
+    def reconstruction_nll(self, images, code):
+        """-log p(x | code) per image, averaged: the reconstruction phase's loss."""
+        return losses.RECONSTRUCTION[self.config.reconstruction_loss](images, self.decoder(code, training=True))
 
     def make_optimizer(self, phase):
         config = self.config
@@ -146,15 +154,19 @@ class AAE(ZooModel):
     def decode(self, code):
         return tf.sigmoid(self.decoder(code, training=False))
 
-    def sample(self, n, seed):
-        """x ~ p(x | y, z) with y, z from the priors (Sections 2 and 6)."""
+    def prior_code(self, n, seed):
+        """[y, z] drawn from the priors."""
         seeds = tf.random.experimental.stateless_split(seed, 2)
         parts = []
         if self.config.num_clusters:
             parts.append(self.y_prior.sample(n, tf.cast(seeds[0], tf.int32)))
         if self.config.code_size:
             parts.append(self.z_prior.sample(n, tf.cast(seeds[1], tf.int32)))
-        return self.decode(tf.concat(parts, axis=-1))
+        return tf.concat(parts, axis=-1)
+
+    def sample(self, n, seed):
+        """x ~ p(x | y, z) with y, z from the priors (Sections 2 and 6)."""
+        return self.decode(self.prior_code(n, seed))
 
     def classify(self, images, seed):
         """q(y | x): cluster / class probabilities."""
@@ -180,7 +192,7 @@ class AAE(ZooModel):
         images = data["image"]
         with tf.GradientTape() as tape:
             code = self._encode_train(images, _RECONSTRUCTION_NOISE)["code"]
-            loss = self.reconstruction_loss(images, self.decoder(code, training=True))
+            loss = self.reconstruction_nll(images, code)
         self.apply_phase("reconstruction", tape, loss)
         return {"reconstruction_loss": loss}
 

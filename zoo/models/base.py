@@ -13,6 +13,7 @@ different latent / noise samples, and N replicas reproduce one device's numbers.
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from zoo import losses
@@ -20,6 +21,7 @@ from zoo import losses
 
 class ZooModel(keras.Model):
     VALIDATION_METRICS: tuple[str, ...] = ("reconstruction_error",)
+    PICTURE_SAMPLES, PICTURE_RECONSTRUCTIONS = 64, 32  # images in the sample / reconstruction grids
 
     def __init__(self, config, spec, phases: dict[str, tuple[str, ...]], metric_names: tuple[str, ...]):
         """`phases`: phase -> sub-model attributes it moves, in the order train_step runs them;
@@ -133,11 +135,40 @@ class ZooModel(keras.Model):
 
     def test_step(self, data):
         """Validation metrics (the tuner's objectives): never a GAN loss."""
-        images = data["image"]
-        reconstruction = self.reconstruct(images, seed=tf.constant([0, 0], tf.int32))
-        error = tf.reduce_mean(tf.square(images - reconstruction), axis=[1, 2, 3])
-        self.track(reconstruction_error=tf.reduce_mean(error))
+        errors = self.validation_errors(data["image"], seed=tf.constant([0, 0], tf.int32))
+        self.track(**{name: tf.reduce_mean(value) for name, value in errors.items()})
         return self.results(self.VALIDATION_METRICS)
+
+    def validation_errors(self, images, seed) -> dict:
+        """name -> per-example value for every VALIDATION_METRICS entry (lower is better); the
+        default is the autoencoder's mean squared reconstruction error per pixel."""
+        reconstruction = self.reconstruct(images, seed)
+        return {"reconstruction_error": tf.reduce_mean(tf.square(images - reconstruction), axis=[1, 2, 3])}
+
+    def traced(self, method: str):
+        """`getattr(self, method)` as a tf.function, traced once per model (samplers loop over
+        pixels: eagerly that would be one Python iteration per pixel)."""
+        cache = self.__dict__.setdefault("_compiled_methods", {})
+        if method not in cache:
+            cache[method] = tf.function(getattr(self, method))
+        return cache[method]
+
+    def pictures(self, images, labels, seed, title: str) -> dict:
+        """name -> uint8 picture for TensorBoard and images/: samples, reconstructions of
+        validation images, the latent space coloured by label, and clusters for categorical codes."""
+        from zoo import visualize
+
+        n = self.PICTURE_RECONSTRUCTIONS
+        pictures = {
+            "samples": visualize.grid(self.traced("sample")(self.PICTURE_SAMPLES, seed).numpy(), columns=8),
+            "reconstructions": visualize.pairs(images[:n], self.traced("reconstruct")(images[:n], seed).numpy()),
+            "latent": visualize.latent_scatter(self.latent(images, seed).numpy(), labels, title),
+        }
+        if getattr(self.config, "num_clusters", 0):
+            clusters = np.argmax(self.classify(images, seed).numpy(), axis=1)
+            pictures["clusters"] = visualize.cluster_label_heatmap(
+                clusters, labels, self.config.num_clusters, f"validation clusters, {title}")
+        return pictures
 
     # --- what users do with a trained model -------------------------------------------------------
     # Families define encode(images, seed) -> dict with "code", decode(code) -> images in [0, 1] and

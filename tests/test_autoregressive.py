@@ -1,0 +1,97 @@
+"""The PixelCNN's masks, receptive field and samplers, checked on the network itself: gradients of
+one output with respect to every input value, and the two samplers drawing the same images."""
+import itertools
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import autoregressive
+
+VARIANTS = [  # image shape, output, conditioning, gated, receptive field
+    ((6, 5, 1), "categorical", "none", False, 0),
+    ((5, 4, 3), "categorical", "location_invariant", True, 5),
+    ((6, 6, 1), "bernoulli", "location_dependent", False, 7),
+]
+
+
+def _network(shape, output="categorical", conditioning="none", gated=False, receptive_field=0, blocks=3):
+    tf.random.set_seed(0)
+    return autoregressive.PixelCNN(shape, features=6, blocks=blocks, receptive_field=receptive_field, gated=gated,
+                                   output=output, conditioning=conditioning)
+
+
+def _dependence(network, shape, i, j, c, code=None, batch=8):
+    """|d logits(i, j, c) / d input| summed over a batch of random images: [H, W, C]."""
+    x = tf.random.uniform([batch, *shape], seed=1)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        logits = network(x, code)[:, i, j, c]
+        total = tf.reduce_sum(logits * tf.random.normal(logits.shape, seed=2))
+    return tf.reduce_sum(tf.abs(tape.gradient(total, x)), axis=0).numpy()
+
+
+def _reachable(first_kernel, block_kernels):
+    """Offsets (dy, dx) the stack can see, composed from the masks' definitions: type A sees the
+    rows above within its radius and the pixels to the left; type B also the center."""
+    def taps(kernel, center):
+        r = kernel // 2
+        return {(dy, dx) for dy in range(-r, 1) for dx in range(-r, r + 1) if dy < 0 or dx < 0 or (center and dx == 0)}
+    offsets = taps(first_kernel, center=False)
+    for kernel in block_kernels:
+        offsets = {(a + c, b + d) for a, b in offsets for c, d in taps(kernel, center=True)}
+    return offsets
+
+
+@pytest.mark.parametrize("shape,gated", [((9, 9, 1), False), ((7, 7, 3), True)])
+def test_mask_is_causal_over_pixels_and_channels(shape, gated):
+    network = _network(shape, gated=gated, blocks=2)
+    height, width, channels = shape
+    for i, j, c in [(4, 4, 0), (4, 4, channels - 1), (0, 0, 0), (height - 1, width - 1, channels - 1)]:
+        dependence = _dependence(network, shape, i, j, c)
+        for y, x, k in itertools.product(range(height), range(width), range(channels)):
+            later = (y, x) > (i, j) or ((y, x) == (i, j) and k >= c)
+            if later:
+                assert dependence[y, x, k] == 0, f"output ({i},{j},{c}) depends on input ({y},{x},{k})"
+        if c > 0:  # G sees R of its own pixel, B sees R and G
+            assert (dependence[i, j, :c] > 0).all()
+
+
+@pytest.mark.parametrize("receptive_field,blocks", [(0, 2), (9, 12), (5, 3)])
+def test_receptive_field_is_the_configured_one(receptive_field, blocks):
+    shape = (16, 16, 1)
+    network = _network(shape, receptive_field=receptive_field, blocks=blocks)
+    first, kernels = autoregressive.first_kernel_and_block_kernels(receptive_field, blocks)
+    i, j = 11, 8
+    dependence = _dependence(network, shape, i, j, 0)[..., 0]
+    seen = {(y - i, x - j) for y, x in zip(*np.nonzero(dependence))}
+    assert seen == _reachable(first, kernels)  # every earlier pixel the masks admit, and no other
+    if receptive_field:
+        columns = {dx for _, dx in seen}
+        assert max(columns) - min(columns) + 1 == receptive_field
+        assert -min(dy for dy, _ in seen) == (receptive_field - 1) // 2
+
+
+def test_receptive_field_needs_enough_blocks():
+    with pytest.raises(ValueError, match="receptive_field=21 needs at least 7 residual blocks"):
+        autoregressive.first_kernel_and_block_kernels(21, 4)
+
+
+@pytest.mark.parametrize("shape,output,conditioning,gated,receptive_field", VARIANTS)
+def test_fast_sampler_draws_what_the_naive_one_draws(shape, output, conditioning, gated, receptive_field):
+    network = _network(shape, output, conditioning, gated, receptive_field)
+    code = tf.random.normal([3, 4], seed=3) if conditioning != "none" else None
+    seed = tf.constant([5, 6])
+    naive = tf.function(network.sample_naive)(3, seed, code).numpy()
+    fast = tf.function(network.sample_fast)(3, seed, code).numpy()
+    np.testing.assert_array_equal(naive, fast)
+    assert naive.shape == (3, *shape) and len(np.unique(naive)) > 1
+    again = tf.function(network.sample_fast)(3, tf.constant([5, 7]), code).numpy()
+    assert not np.array_equal(fast, again)
+
+
+def test_location_dependent_bias_enters_the_first_layer_only():
+    network = _network((6, 6, 1), conditioning="location_dependent")
+    network(tf.zeros([1, 6, 6, 1]), tf.zeros([1, 4]))
+    assert network.spatial_bias.kernel.shape == (4, 36)
+    assert not hasattr(network, "biases")

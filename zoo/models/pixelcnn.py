@@ -1,0 +1,117 @@
+"""PixelCNN (van den Oord, Kalchbrenner, Kavukcuoglu 2016): the PixelGAN autoencoder's decoder and
+its baseline. One phase per minibatch: maximum likelihood of the images (Section 2, Eq. 1: the
+product of per-pixel conditionals), reported as negative log-likelihood in bits per dimension.
+The network and its samplers live in `zoo.autoregressive`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import ClassVar
+
+import keras
+import tensorflow as tf
+
+from zoo import autoregressive, configs, losses, registry
+from zoo.models.base import ZooModel, serving_seed
+
+
+@dataclasses.dataclass(frozen=True)
+class PixelCNNConfig(configs.Config):
+    model: str = "pixelcnn"
+    features: int = 64  # h: the residual stream has 2h feature maps, the 3x3 convolutions h
+    blocks: int = 12  # residual blocks: 3 "shallow", 12 "deep" (PixelGAN Fig. 3)
+    receptive_field: int = 0  # 0 = grows with depth; PixelGAN Fig. 2 uses 9
+    gated: bool = False  # gated units tanh . sigmoid in the kxk convolutions
+    output: str = "categorical"  # "categorical" (256-way 8-bit) or "bernoulli" (binarized)
+    learning_rate: float = 1e-3
+
+    TUNABLE: ClassVar[dict] = {
+        **configs.Config.TUNABLE,
+        "features": configs.Choice((16, 32, 64, 128)),
+        "blocks": configs.Choice((3, 6, 12, 20)),
+        "receptive_field": configs.Choice((0, 5, 9, 15)),
+        "learning_rate": configs.FloatRange(1e-4, 1e-2, log=True),
+    }
+    DEFAULT_TUNE: ClassVar[tuple[str, ...]] = ("features", "blocks")
+
+    def validate(self) -> None:
+        super().validate()
+        if self.output not in autoregressive.OUTPUTS:
+            raise ValueError(f"unknown output '{self.output}'; known: {', '.join(autoregressive.OUTPUTS)}")
+        autoregressive.first_kernel_and_block_kernels(self.receptive_field, self.blocks)
+        if self.num_labels:
+            raise ValueError("the PixelCNN has no classifier: num_labels must be 0")
+
+
+def bits_per_dim(log_likelihood, image_shape):
+    return -log_likelihood / (math.prod(image_shape) * math.log(2.0))
+
+
+@registry.register_family("pixelcnn", PixelCNNConfig)
+class PixelCNNModel(ZooModel):
+    VALIDATION_METRICS = ("bits_per_dim",)
+
+    def __init__(self, config: PixelCNNConfig, spec):
+        super().__init__(config, spec, {"likelihood": ("network",)}, ("nll", "train_bits_per_dim"))
+        self.network = autoregressive.PixelCNN(spec.image_shape, config.features, config.blocks,
+                                               config.receptive_field, config.gated, config.output, name="pixelcnn")
+
+    def make_optimizer(self, phase):
+        return keras.optimizers.Adam(self.config.learning_rate)
+
+    def call(self, images, training=False):
+        return self.network(images)
+
+    def likelihood_phase(self, data):
+        """Maximum likelihood: minimize -log p(x) = -sum_i log p(x_i | x_<i), nats per image."""
+        images = data["image"]
+        with tf.GradientTape() as tape:
+            nll = losses.mean(-self.network.log_likelihood(images, self.network(images)))
+        self.apply_phase("likelihood", tape, nll)
+        return {"nll": nll, "train_bits_per_dim": nll / (math.prod(self.spec.image_shape) * math.log(2.0))}
+
+    def log_likelihood(self, images):
+        return self.network.log_likelihood(images, self.network(images))
+
+    def validation_errors(self, images, seed):
+        return {"bits_per_dim": bits_per_dim(self.log_likelihood(images), self.spec.image_shape)}
+
+    def sample(self, n, seed):
+        """Ancestral sampling with the cached (fast) sampler."""
+        return self.network.sample_fast(n, seed)
+
+    def sample_naive(self, n, seed):
+        return self.network.sample_naive(n, seed)
+
+    def pictures(self, images, labels, seed, title):
+        from zoo import visualize
+
+        return {"samples": visualize.grid(self.traced("sample")(16, seed).numpy(), columns=8)}
+
+    def serving_specs(self):
+        return {"images": tf.TensorSpec([None, *self.spec.image_shape], tf.float32, name="images"),
+                "seed": tf.TensorSpec([None], tf.int32, name="seed"),
+                "n": tf.TensorSpec([], tf.int32, name="n")}
+
+    def endpoints(self):
+        return {
+            "sample": (lambda n, seed: {"images": self.sample(n, serving_seed(seed))}, ["n", "seed"]),
+            "log_prob": (lambda images: {"log_prob": self.log_likelihood(images),
+                                         "bits_per_dim": bits_per_dim(self.log_likelihood(images), self.spec.image_shape)},
+                         ["images"]),
+        }
+
+
+_BASE = PixelCNNConfig()
+# `python -m zoo.train --model=pixelcnn`: a shallow PixelCNN on digits.
+registry.register_preset("pixelcnn/default", dataclasses.replace(
+    _BASE, features=32, blocks=3, steps=2000, image_every=1000))
+registry.register_preset("pixelcnn/tiny", dataclasses.replace(
+    _BASE, features=4, blocks=2, batch_size=2, steps=4, log_every=2, checkpoint_every=2, image_every=2,
+    jit_compile=False))
+registry.register_preset("pixelcnn/tiny_gated", dataclasses.replace(
+    registry.preset("pixelcnn/tiny"), gated=True, receptive_field=5, output="bernoulli"))
+# PixelGAN Fig. 2's baseline: a PixelCNN alone with a receptive field of 9, on Fashion-MNIST.
+registry.register_preset("pixelcnn/fashion_mnist_rf9", dataclasses.replace(
+    _BASE, dataset="fashion_mnist", features=64, blocks=12, receptive_field=9, steps=3000, image_every=1000))
