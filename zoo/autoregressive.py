@@ -72,14 +72,31 @@ class MaskedConv2D(keras.layers.Layer):
     def call(self, x):
         return tf.nn.conv2d(x, self.masked_kernel(), strides=1, padding="SAME") + self.bias
 
-    def at(self, cache, i, j):
-        """The output at (i, j) from a padded [H + 2r, W + 2r, B, C] cache of this layer's input."""
-        window = tf.slice(cache, [i, j, 0, 0], [self.kernel_size, self.kernel_size, -1, -1])
-        return tf.einsum("hwbc,hwcd->bd", window, self.masked_kernel()) + self.bias
+    def rows_cache(self, width, batch, features):
+        """A rolling cache of this layer's input: the r + 1 rows the causal kernel reads (rows below
+        the center are masked), [r + 1, W + 2r, B, C], row i in slot i mod (r + 1). Zeros stand for
+        the SAME padding above the image; entries right of the center are masked, so slots being
+        overwritten with the current row never leak stale values."""
+        return tf.zeros([self.radius + 1, width + 2 * self.radius, batch, features])
 
-    def at_point(self, x):
+    def write(self, rows, i, j, value):
+        """rows with the input at (i, j) set to value [B, C]."""
+        return tf.tensor_scatter_nd_update(rows, [[i % (self.radius + 1), j + self.radius]], value[None])
+
+    def step_kernel(self):
+        """The masked kernel as the one-position path uses it: the r + 1 rows at and above the
+        center, [r + 1, k, C, filters]. Computed once per sampling run."""
+        return self.masked_kernel()[:self.radius + 1]
+
+    def at(self, rows, slots, j, kernel):
+        """The output at (i, j) from the rolling cache of this layer's input; `slots` are the cache
+        slots of rows i - r .. i, `kernel` the `step_kernel()`."""
+        window = tf.slice(tf.gather(rows, slots), [0, j, 0, 0], [self.radius + 1, self.kernel_size, -1, -1])
+        return tf.einsum("hwbc,hwcd->bd", window, kernel) + self.bias
+
+    def at_point(self, x, kernel=None):
         """A 1x1 convolution at one position: x is [B, C]."""
-        return tf.matmul(x, self.masked_kernel()[0, 0]) + self.bias
+        return tf.matmul(x, (self.masked_kernel() if kernel is None else kernel)[0, 0]) + self.bias
 
 
 def first_kernel_and_block_kernels(receptive_field: int, blocks: int) -> tuple[int, list[int]]:
@@ -228,40 +245,45 @@ class PixelCNN(keras.layers.Layer):
         uniform = self.uniforms(n, seed)
         vectors, spatial_map = self._conditioning(code)
         bias = lambda name: vectors.get(name, 0.0)
-        r_in = self.conv_in.radius
-        pixels = tf.zeros([height + 2 * r_in, width + 2 * r_in, n, channels])
-        caches = [tf.zeros([height + 2 * block["spatial"].radius, width + 2 * block["spatial"].radius, n,
-                            block["spatial"].filters]) for block in self.blocks]
+        inputs = self.conv_in.rows_cache(width, n, channels)  # the network's inputs, x - 0.5
+        caches = [block["spatial"].rows_cache(width, n, block["spatial"].filters) for block in self.blocks]
+        images = tf.zeros([height, width, n, channels])
 
-        def network_at(i, j, pixels, caches):
-            h = self.conv_in.at(pixels, i, j) + bias("conv_in")
+        layers = [self.conv_in, self.conv_out, self.conv_logits] + [l for block in self.blocks for l in block.values()]
+        kernels = {id(layer): layer.step_kernel() for layer in layers}  # masked once, not per pixel
+        k = lambda layer: kernels[id(layer)]
+
+        def network_at(i, j, inputs, caches):
+            slots = {r: tf.math.floormod(i - r + tf.range(r + 1), r + 1)
+                     for r in {self.conv_in.radius} | {block["spatial"].radius for block in self.blocks}}
+            h = self.conv_in.at(inputs, slots[self.conv_in.radius], j, k(self.conv_in)) + bias("conv_in")
             if spatial_map is not None:
                 h = h + spatial_map[:, i, j, :]
             new_caches = []
             for b, (block, cache) in enumerate(zip(self.blocks, caches)):
-                t = tf.nn.relu(block["reduce"].at_point(tf.nn.relu(h)) + bias(f"block{b}_reduce"))
-                r = block["spatial"].radius
-                cache = tf.tensor_scatter_nd_update(cache, [[i + r, j + r]], t[None])
+                t = tf.nn.relu(block["reduce"].at_point(tf.nn.relu(h), k(block["reduce"])) + bias(f"block{b}_reduce"))
+                spatial = block["spatial"]
+                cache = spatial.write(cache, i, j, t)
                 new_caches.append(cache)
-                gate = block["gate"].at(cache, i, j) if "gate" in block else None
-                h = h + block["expand"].at_point(self._spatial(block["spatial"].at(cache, i, j) + bias(f"block{b}_spatial"),
-                                                               gate))
-            out = tf.nn.relu(self.conv_out.at_point(tf.nn.relu(h)) + bias("conv_out"))
-            logits = self.conv_logits.at_point(out)
+                gate = block["gate"].at(cache, slots[spatial.radius], j, k(block["gate"])) if "gate" in block else None
+                filtered = spatial.at(cache, slots[spatial.radius], j, k(spatial)) + bias(f"block{b}_spatial")
+                h = h + block["expand"].at_point(self._spatial(filtered, gate), k(block["expand"]))
+            out = tf.nn.relu(self.conv_out.at_point(tf.nn.relu(h), k(self.conv_out)) + bias("conv_out"))
+            logits = self.conv_logits.at_point(out, k(self.conv_logits))
             return tf.reshape(logits, [-1, channels, self.levels]) if self.levels > 1 else logits, new_caches
 
-        def step(t, pixels, caches):
+        def step(t, images, inputs, caches):
             i, j = t // width, t % width
+            pixel = tf.zeros([n, channels])
             for c in range(channels):  # R, then G given R, then B given both (the final pass fills the caches)
-                logits, caches = network_at(i, j, pixels, caches)
-                value = self.draw(logits[:, c], uniform[:, i, j, c])
-                # The cache holds the network's inputs (x - 0.5), so its zero border is SAME padding.
-                pixel = tf.tensor_scatter_nd_update(pixels[i + r_in, j + r_in], _channel_indices(n, c), value - 0.5)
-                pixels = tf.tensor_scatter_nd_update(pixels, [[i + r_in, j + r_in]], pixel[None])
-            return t + 1, pixels, caches
+                logits, caches = network_at(i, j, inputs, caches)
+                pixel = tf.tensor_scatter_nd_update(pixel, _channel_indices(n, c), self.draw(logits[:, c], uniform[:, i, j, c]))
+                inputs = self.conv_in.write(inputs, i, j, pixel - 0.5)
+            images = tf.tensor_scatter_nd_update(images, [[i, j]], pixel[None])
+            return t + 1, images, inputs, caches
 
-        _, pixels, _ = tf.while_loop(lambda t, *_: t < height * width, step, [tf.constant(0), pixels, caches])
-        images = tf.transpose(pixels[r_in:r_in + height, r_in:r_in + width], [2, 0, 1, 3]) + 0.5
+        _, images, _, _ = tf.while_loop(lambda t, *_: t < height * width, step, [tf.constant(0), images, inputs, caches])
+        images = tf.transpose(images, [2, 0, 1, 3])
         return images if self.levels == 1 else tf.round(images * (_LEVELS - 1)) / (_LEVELS - 1)
 
 
