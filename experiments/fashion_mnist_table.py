@@ -1,4 +1,4 @@
-A family on Fashion-MNIST: unsupervised clustering with 30 clusters (the PixelGAN protocol) and
+"""A family on Fashion-MNIST: unsupervised clustering with 30 clusters (the PixelGAN protocol) and
 semi-supervised classification with 100 and 1000 labels, several seeds each (PixelGAN Table 1's
 settings, with the AAE as the baseline at the same budget).
 

@@ -40,6 +40,19 @@ def pairs(originals: np.ndarray, reconstructions: np.ndarray, columns: int = 8) 
     return grid(np.concatenate(rows), columns=columns)
 
 
+def labeled_rows(images: np.ndarray, columns: int, row_labels: list[str], title: str) -> np.ndarray:
+    """A grid of `columns` images per row with a label at the left of every row."""
+    mosaic = grid(images, columns=columns, upscale=1)
+    rows = len(row_labels)
+    height = mosaic.shape[0] / rows
+    figure, axes = plt.subplots(figsize=(columns * 0.6 + 1.5, rows * 0.6 + 0.8))
+    axes.imshow(mosaic, interpolation="nearest")
+    axes.set_yticks([height * (r + 0.5) for r in range(rows)], row_labels, fontsize=7)
+    axes.set_xticks([])
+    axes.set_title(title, fontsize=8)
+    return _figure_to_array(figure)
+
+
 def _figure_to_array(figure) -> np.ndarray:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")

@@ -73,6 +73,7 @@ class DatasetSpec:
     num_classes: int
     num_examples: dict[str, int]       # per split: "train", "validation", "test"
     normalization: dict                # model_input = uint8 * scale + offset
+    label_names: tuple[str, ...] = ()  # class names where the dataset has them
 
 
 _NORMALIZATION = {"scale": 1.0 / 255.0, "offset": 0.0}
@@ -160,6 +161,7 @@ def _open(name: str, split: str | None, data_dir, source_dir, image_size: int | 
         num_classes=num_classes,
         num_examples={s: _num_examples(builder, expr) for s, expr in splits.items()},
         normalization=dict(_NORMALIZATION),
+        label_names=tuple(label.names) if isinstance(label, tfds.features.ClassLabel) else (),
     )
     return _Opened(src, builder, splits, dataset_spec)
 
