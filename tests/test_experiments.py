@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from zoo import registry, training
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,3 +25,13 @@ def test_pixelgan_fig6_refuses_other_runs(tmp_path):
     result = subprocess.run([sys.executable, "-m", "experiments.pixelgan_fig6", f"--workdir={tmp_path / 'run'}"],
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "not a categorical pixelgan run" in result.stderr
+
+
+@pytest.mark.parametrize("figure", ["pixelgan_fig2", "pixelgan_fig3"])
+def test_figure_scripts_train_their_runs_and_draw(figure, tmp_path):
+    out = tmp_path / "figure.png"
+    result = subprocess.run([sys.executable, "-m", f"experiments.{figure}", "--dataset=digits", "--steps=2",
+                             f"--workdir={tmp_path / 'runs'}", f"--out={out}"],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert out.stat().st_size > 0

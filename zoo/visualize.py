@@ -53,6 +53,20 @@ def labeled_rows(images: np.ndarray, columns: int, row_labels: list[str], title:
     return _figure_to_array(figure)
 
 
+def panels(pictures: dict[str, np.ndarray], title: str, columns: int = 0) -> np.ndarray:
+    """uint8 pictures side by side (`columns` per row, default all), each under its own title."""
+    columns = columns or len(pictures)
+    rows = math.ceil(len(pictures) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 4 * rows + 0.5), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, (name, picture) in zip(axes.flat, pictures.items()):
+        axis.imshow(picture, interpolation="nearest")
+        axis.set_title(name, fontsize=9)
+    figure.suptitle(title, fontsize=10)
+    return _figure_to_array(figure)
+
+
 def _figure_to_array(figure) -> np.ndarray:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
