@@ -105,3 +105,9 @@ def test_failing_trials_are_reported_not_raised(tmp_path):
     trials = json.loads((tmp_path / "trials.json").read_text())
     assert config.num_clusters == 10 and score is not None
     assert {t["status"] for t in trials if t["num_clusters"] != 10} <= {"FAILED"}
+
+
+def test_autoregressive_families_tune_on_bits_per_dim(tmp_path):
+    config, score = tuning.search(registry.preset("pixelcnn/tiny"), ["features"], str(tmp_path), max_trials=1,
+                                  objective="bits_per_dim", verbose=0)
+    assert score > 0 and config.model == "pixelcnn"

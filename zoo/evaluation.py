@@ -36,9 +36,11 @@ def metric_names(config) -> list[str]:
 
 def default_objective(config) -> str:
     """The error that says most about a config: what it was trained for."""
-    if getattr(config, "num_labels", 0):
+    if getattr(config, "num_labels", 0) and getattr(config, "num_clusters", 0):
         return "classification_error"
-    return "clustering_error" if getattr(config, "num_clusters", 0) else "reconstruction_error"
+    if getattr(config, "num_clusters", 0):
+        return "clustering_error"
+    return registry.family(config.model).model_cls.VALIDATION_METRICS[0]
 
 
 def evaluate(workdir: str, batch_size: int = 500, split: str = "test", write: bool = True) -> dict:

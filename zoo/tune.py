@@ -22,8 +22,8 @@ flags.DEFINE_enum("tuner", "random", ["random", "hyperband", "bayesian"], "Keras
 flags.DEFINE_integer("max_trials", 10, "trials for random / bayesian search")
 flags.DEFINE_integer("hyperband_max_epochs", 3, "hyperband: the full budget --steps is this many 'epochs'")
 flags.DEFINE_string("objective", "", "validation error to minimize: reconstruction_error, clustering_error, "
-                    "hungarian_error or classification_error (default: classification error with labels, clustering "
-                    "error with a categorical code, else reconstruction error)")
+                    "hungarian_error, classification_error or bits_per_dim (default: classification error with labels, "
+                    "clustering error with a categorical code, else the family's first validation metric)")
 flags.DEFINE_string("workdir", "", "search directory; default runs/tune_<model>_<dataset>")
 
 
