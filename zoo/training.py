@@ -16,10 +16,9 @@ import os
 import sys
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from zoo import configs, data, registry, visualize
+from zoo import data, registry, visualize
 
 
 class NonFiniteLossError(RuntimeError):

@@ -69,7 +69,7 @@ class PixelCNNModel(ZooModel):
         with tf.GradientTape() as tape:
             nll = losses.mean(-self.network.log_likelihood(images, self.network(images)))
         self.apply_phase("likelihood", tape, nll)
-        return {"nll": nll, "train_bits_per_dim": nll / (math.prod(self.spec.image_shape) * math.log(2.0))}
+        return {"nll": nll, "train_bits_per_dim": bits_per_dim(-nll, self.spec.image_shape)}
 
     def log_likelihood(self, images):
         return self.network.log_likelihood(images, self.network(images))
@@ -81,13 +81,14 @@ class PixelCNNModel(ZooModel):
         """Ancestral sampling with the cached (fast) sampler."""
         return self.network.sample_fast(n, seed)
 
-    def sample_naive(self, n, seed):
-        return self.network.sample_naive(n, seed)
-
     def pictures(self, images, labels, seed, title):
         from zoo import visualize
 
         return {"samples": visualize.grid(self.traced("sample")(16, seed).numpy(), columns=8)}
+
+    def _log_prob_outputs(self, images):
+        log_prob = self.log_likelihood(images)
+        return {"log_prob": log_prob, "bits_per_dim": bits_per_dim(log_prob, self.spec.image_shape)}
 
     def serving_specs(self):
         return {"images": tf.TensorSpec([None, *self.spec.image_shape], tf.float32, name="images"),
@@ -97,9 +98,7 @@ class PixelCNNModel(ZooModel):
     def endpoints(self):
         return {
             "sample": (lambda n, seed: {"images": self.sample(n, serving_seed(seed))}, ["n", "seed"]),
-            "log_prob": (lambda images: {"log_prob": self.log_likelihood(images),
-                                         "bits_per_dim": bits_per_dim(self.log_likelihood(images), self.spec.image_shape)},
-                         ["images"]),
+            "log_prob": (self._log_prob_outputs, ["images"]),
         }
 
 
