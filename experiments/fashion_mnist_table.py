@@ -6,7 +6,12 @@ settings, with the AAE as the baseline at the same budget).
     python -m experiments.fashion_mnist_table --family=pixelgan --seeds=0,1,2 --steps=3000 --workdir=runs/pixelgan_fm
 
 The family's presets `<family>/fashion_mnist_clustering` and `<family>/fashion_mnist_semi_supervised`
-define the runs.
+define the runs. PixelGAN Table 1's other datasets, given their files (see README, Data), use the
+same presets on another dataset with the paper's label counts:
+
+    python -m experiments.fashion_mnist_table --family=pixelgan --dataset=mnist --settings=clustering,labels20,labels50,labels100
+    python -m experiments.fashion_mnist_table --family=pixelgan --dataset=svhn_cropped --settings=labels500,labels1000
+    python -m experiments.fashion_mnist_table --family=pixelgan --dataset=smallnorb --settings=labels1000 --set=num_clusters=5
 
 Each (setting, seed) is an ordinary zoo run in <workdir>/<setting>_seed<k> (resumable; finished runs
 are not retrained), evaluated by zoo.evaluation. Prints a markdown table of mean ± std over seeds
@@ -29,22 +34,25 @@ flags.DEFINE_list("seeds", ["0", "1", "2"], "run seeds")
 flags.DEFINE_integer("steps", 3000, "training steps per run")
 flags.DEFINE_string("workdir", "", "root directory of the runs (default runs/<family>_fm)")
 flags.DEFINE_list("settings", ["clustering", "labels100", "labels1000"], "which settings to run")
+flags.DEFINE_string("dataset", "fashion_mnist", "dataset of every run")
 flags.DEFINE_multi_string("set", [], "extra config overrides for every run")
 
 SETTINGS = {  # setting -> (preset name, overrides, reported metric)
     "clustering": ("fashion_mnist_clustering", [], "clustering_error"),
-    "labels100": ("fashion_mnist_semi_supervised", ["num_labels=100"], "classification_error"),
-    "labels1000": ("fashion_mnist_semi_supervised", ["num_labels=1000"], "classification_error"),
+    **{f"labels{n}": ("fashion_mnist_semi_supervised", [f"num_labels={n}"], "classification_error")
+       for n in (20, 50, 100, 500, 1000)},
 }
 
 
-def run_one(family: str, setting: str, seed: int, steps: int, root: str, extra: list[str]) -> dict:
+def run_one(family: str, setting: str, seed: int, steps: int, root: str, extra: list[str],
+            dataset: str = "fashion_mnist") -> dict:
     from zoo import evaluation, registry, training
 
     preset, overrides, _ = SETTINGS[setting]
     preset = f"{family}/{preset}"
     workdir = os.path.join(root, f"{setting}_seed{seed}")
-    config = registry.resolve(preset_name=preset, seed=seed, steps=steps, overrides=overrides + extra)
+    config = registry.resolve(preset_name=preset, dataset=dataset, seed=seed, steps=steps,
+                              overrides=overrides + extra)
     timing_path = os.path.join(workdir, "wall_seconds.json")
     start = time.time()
     training.run(config, workdir)
@@ -77,8 +85,12 @@ def summarize(results: list[dict]) -> str:
 
 @cli.report_errors
 def main(argv):
-    root = FLAGS.workdir or f"runs/{FLAGS.family}_fm"
-    results = [run_one(FLAGS.family, setting, int(seed), FLAGS.steps, root, FLAGS.set)
+    default = f"runs/{FLAGS.family}_fm" if FLAGS.dataset == "fashion_mnist" else f"runs/{FLAGS.family}_{FLAGS.dataset}"
+    root = FLAGS.workdir or default
+    unknown = [s for s in FLAGS.settings if s not in SETTINGS]
+    if unknown:  # before any run trains
+        raise ValueError(f"unknown settings {unknown}; known: {', '.join(SETTINGS)}")
+    results = [run_one(FLAGS.family, setting, int(seed), FLAGS.steps, root, FLAGS.set, FLAGS.dataset)
                for setting in FLAGS.settings for seed in FLAGS.seeds]
     with open(os.path.join(root, "results.json"), "w") as f:
         json.dump(results, f, indent=2)

@@ -151,6 +151,26 @@ def test_labeled_subset_rejects_bad_counts(digits_dir, num_labels):
         data.labeled_subset("digits", num_labels, seed=0, data_dir=digits_dir)
 
 
+def test_class_subset_keeps_and_relabels(digits_dir):
+    whole = data.arrays("digits", "test", data_dir=digits_dir)
+    subset = data.arrays("digits", "test", classes=(7, 2), data_dir=digits_dir)
+    kept = np.isin(whole["label"], [7, 2])
+    np.testing.assert_array_equal(subset["image"], whole["image"][kept])
+    np.testing.assert_array_equal(subset["label"], np.where(whole["label"][kept] == 7, 0, 1))
+    s = data.spec("digits", classes=(7, 2), data_dir=digits_dir)
+    assert s.num_classes == 2 and s.num_examples["test"] == kept.sum()
+    batches = list(data.load("digits", "test", batch_size=32, classes=(7, 2), data_dir=digits_dir))
+    np.testing.assert_array_equal(np.concatenate([b["label"] for b in batches]), subset["label"])
+    labeled = data.labeled_subset("digits", 10, seed=0, classes=(7, 2), data_dir=digits_dir)
+    np.testing.assert_array_equal(np.bincount(labeled["label"]), [5, 5])
+
+
+@pytest.mark.parametrize("classes", [(3,), (1, 1), (0, 10), (-1, 2)])
+def test_class_subset_rejects_bad_classes(digits_dir, classes):
+    with pytest.raises(ValueError, match="classes must be"):
+        data.spec("digits", classes=classes, data_dir=digits_dir)
+
+
 # ---------------------------------------------------------------- names
 
 

@@ -27,7 +27,7 @@ def test_pixelgan_fig6_refuses_other_runs(tmp_path):
     assert result.returncode == 2 and "not a categorical pixelgan run" in result.stderr
 
 
-@pytest.mark.parametrize("figure", ["pixelgan_fig2", "pixelgan_fig3"])
+@pytest.mark.parametrize("figure", ["pixelgan_fig2", "pixelgan_fig3", "pixelgan_fig5"])
 def test_figure_scripts_train_their_runs_and_draw(figure, tmp_path):
     out = tmp_path / "figure.png"
     result = subprocess.run([sys.executable, "-m", f"experiments.{figure}", "--dataset=digits", "--steps=2",

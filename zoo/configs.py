@@ -47,6 +47,7 @@ class Config:
     data_dir: str = ""  # tfds data directory (prepared records); "" = tfds default
     source_dir: str = ""  # directory of raw files our builders read (IDX files, archives)
     image_size: int = 0  # 0 = the dataset's native size
+    classes: tuple[int, ...] = ()  # keep only these labels, relabeled 0..k-1 in this order; () = all
     batch_size: int = 100
     num_labels: int = 0  # labeled examples for semi-supervised training; 0 = unsupervised
     labeled_batch_size: int = 100

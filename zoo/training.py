@@ -65,7 +65,7 @@ def _multiworker() -> tf.distribute.Strategy:
 
 def data_options(config) -> dict:
     return dict(data_dir=config.data_dir or None, source_dir=config.source_dir or None,
-                image_size=config.image_size or None)
+                image_size=config.image_size or None, classes=config.classes or None)
 
 
 def train_dataset(config, shuffle_seed: int) -> tf.data.Dataset:

@@ -96,6 +96,28 @@ def latent_scatter(codes: np.ndarray, labels: np.ndarray | None, title: str) -> 
     return _figure_to_array(figure)
 
 
+def simplex_scatter(probabilities: np.ndarray, labels: np.ndarray | None, title: str,
+                    corner_names: tuple[str, str, str] = ("cluster 1", "cluster 2", "cluster 3")) -> np.ndarray:
+    """Points of the 3-way probability simplex (softmax codes) drawn in its triangle, each at the
+    probability-weighted mix of the corners, coloured by label: one-hot codes sit on the corners."""
+    probabilities = np.asarray(probabilities, np.float64)
+    if probabilities.ndim != 2 or probabilities.shape[1] != 3:
+        raise ValueError(f"simplex_scatter needs [N, 3] probabilities, got shape {probabilities.shape}")
+    corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, math.sqrt(3) / 2]])
+    points = probabilities @ corners
+    figure, ax = plt.subplots(figsize=(5, 4.6))
+    ax.plot(*np.vstack([corners, corners[:1]]).T, color="gray", linewidth=1)
+    scatter = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", vmin=0, vmax=9, s=4, alpha=0.6)
+    for corner, name, offset in zip(corners, corner_names, ((-0.04, -0.06), (0.04, -0.06), (0.0, 0.04))):
+        ax.annotate(name, corner, xytext=corner + np.array(offset), ha="center", fontsize=8)
+    if labels is not None:
+        figure.colorbar(scatter, ax=ax, label="label")
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title, fontsize=9)
+    return _figure_to_array(figure)
+
+
 def cluster_label_heatmap(clusters: np.ndarray, labels: np.ndarray, num_clusters: int, title: str) -> np.ndarray:
     """Counts of each true label in each cluster: a clustering is good when every row has one hot cell."""
     num_classes = int(labels.max()) + 1

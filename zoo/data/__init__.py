@@ -135,10 +135,53 @@ class _Opened:
     builder: tfds.core.DatasetBuilder
     splits: dict[str, str]
     spec: DatasetSpec
+    label_map: tuple[int, ...] | None = None  # original label -> kept class index or -1
 
 
-def _open(name: str, split: str | None, data_dir, source_dir, image_size: int | None) -> _Opened:
-    """Checks the arguments (before any slow work), prepares the dataset, describes it."""
+def _label_map(classes, num_classes: int, name: str) -> tuple[int, ...] | None:
+    """Original label -> index in `classes` (-1 = dropped), or None to keep every class."""
+    if not classes:
+        return None
+    classes = tuple(int(c) for c in classes)
+    if len(set(classes)) != len(classes) or len(classes) < 2 or not all(0 <= c < num_classes for c in classes):
+        raise ValueError(f"classes must be two or more distinct labels of {name} (0..{num_classes - 1}), "
+                         f"got {list(classes)}")
+    mapping = [-1] * num_classes
+    for index, c in enumerate(classes):
+        mapping[c] = index
+    return tuple(mapping)
+
+
+_KEPT_COUNTS: dict[tuple, int] = {}
+
+
+def _count_kept(builder, expr: str, label_path: tuple[str, ...], label_map: tuple[int, ...]) -> int:
+    """Examples of a split whose label is kept (reads the labels only; once per process)."""
+    key = (builder.data_dir, expr, label_path, label_map)
+    if key not in _KEPT_COUNTS:
+        _KEPT_COUNTS[key] = _count_labels(builder, expr, label_path, label_map)
+    return _KEPT_COUNTS[key]
+
+
+def _count_labels(builder, expr, label_path, label_map) -> int:
+    ds = builder.as_dataset(split=expr, shuffle_files=False,
+                            decoders=tfds.decode.PartialDecoding(_label_decoder(label_path)))
+    labels = np.concatenate([np.reshape(_label_feature(b, label_path), [-1])
+                             for b in ds.batch(_ARRAY_BATCH).as_numpy_iterator()] or [np.zeros(0, np.int64)])
+    return int(np.sum(np.asarray(label_map)[labels.astype(np.int64)] >= 0))
+
+
+def _label_decoder(label_path: tuple[str, ...]) -> dict:
+    """("attributes", "Male") -> {"attributes": {"Male": True}}: decode only the label."""
+    label: object = True
+    for key in reversed(label_path):
+        label = {key: label}
+    return label
+
+
+def _open(name: str, split: str | None, data_dir, source_dir, image_size: int | None, classes=None) -> _Opened:
+    """Checks the arguments (before any slow work), prepares the dataset, describes it. With
+    `classes`, only those labels are kept, relabeled 0..len(classes)-1 in the given order."""
     src = _source(name)
     if split is not None and split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; known splits: {', '.join(SPLITS)}")
@@ -154,21 +197,29 @@ def _open(name: str, split: str | None, data_dir, source_dir, image_size: int | 
     label = _label_feature(builder.info.features, src.label)
     # The only labels that are not ClassLabels are boolean attributes (celeb_a).
     num_classes = label.num_classes if isinstance(label, tfds.features.ClassLabel) else 2
+    label_names = tuple(label.names) if isinstance(label, tfds.features.ClassLabel) else ()
+    label_map = _label_map(classes, num_classes, name)
     splits = _split_exprs(builder, src)
+    if label_map is None:
+        num_examples = {s: _num_examples(builder, expr) for s, expr in splits.items()}
+    else:
+        num_examples = {s: _count_kept(builder, expr, src.label, label_map) for s, expr in splits.items()}
+        label_names = tuple(label_names[c] for c in classes) if label_names else ()
+        num_classes = len(classes)
     dataset_spec = DatasetSpec(
         name=name,
         image_shape=(height, width, channels),
         num_classes=num_classes,
-        num_examples={s: _num_examples(builder, expr) for s, expr in splits.items()},
+        num_examples=num_examples,
         normalization=dict(_NORMALIZATION),
-        label_names=tuple(label.names) if isinstance(label, tfds.features.ClassLabel) else (),
+        label_names=label_names,
     )
-    return _Opened(src, builder, splits, dataset_spec)
+    return _Opened(src, builder, splits, dataset_spec, label_map)
 
 
-def spec(name: str, *, data_dir=None, source_dir=None, image_size: int | None = None) -> DatasetSpec:
+def spec(name: str, *, data_dir=None, source_dir=None, image_size: int | None = None, classes=None) -> DatasetSpec:
     """Shapes, class count and split sizes of `name` (preparing it if needed)."""
-    return _open(name, None, data_dir, source_dir, image_size).spec
+    return _open(name, None, data_dir, source_dir, image_size, classes).spec
 
 
 def _center_square(image: tf.Tensor, size: int) -> tf.Tensor:
@@ -193,19 +244,21 @@ def _select(example: dict, *, label_path: tuple[str, ...], image_size: int | Non
 def _examples(opened: _Opened, split: str, image_size, input_context=None) -> tf.data.Dataset:
     """uint8 {"image", "label"} examples of one split, in a fixed order."""
     src = opened.src
-    label: object = True
-    for key in reversed(src.label):  # ("attributes", "Male") -> {"attributes": {"Male": True}}
-        label = {key: label}
     # Decode only what we use (smallnorb's second image, celeb_a's landmarks, ...).
     ds = opened.builder.as_dataset(
         split=opened.splits[split],
         shuffle_files=False,
-        decoders=tfds.decode.PartialDecoding({"image": True, **label}),
+        decoders=tfds.decode.PartialDecoding({"image": True, **_label_decoder(src.label)}),
     )
     if input_context is not None:
         ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     select = functools.partial(_select, label_path=src.label, image_size=image_size)
-    return ds.map(select, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(select, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if opened.label_map is not None:
+        label_map = tf.constant(opened.label_map, tf.int32)
+        ds = ds.filter(lambda example: tf.gather(label_map, example["label"]) >= 0).map(
+            lambda example: {"image": example["image"], "label": tf.gather(label_map, example["label"])})
+    return ds
 
 
 def _normalize(batch: dict, *, scale: float, offset: float, with_labels: bool) -> dict:
@@ -228,6 +281,7 @@ def load(
     data_dir=None,
     source_dir=None,
     image_size: int | None = None,
+    classes=None,
     input_context: tf.distribute.InputContext | None = None,
 ) -> tf.data.Dataset:
     """Batches {"image": float32 [B, H, W, C] in [0, 1], "label": int32 [B]} of one split.
@@ -236,8 +290,9 @@ def load(
     differs between epochs, the same for every iterator (see
     `shuffle_batches`); normalization runs on whole batches. With
     `input_context`, this pipeline reads its own shard and batches per replica.
+    With `classes`, only those labels, relabeled 0..len(classes)-1.
     """
-    opened = _open(name, split, data_dir, source_dir, image_size)
+    opened = _open(name, split, data_dir, source_dir, image_size, classes)
     dataset_spec = opened.spec
     ds = _examples(opened, split, image_size, input_context).cache()
     if input_context is not None:
@@ -268,13 +323,13 @@ def shuffle_batches(examples, seed, repeat, batch_size, drop_remainder):
 
 def arrays(
     name: str, split: str, *, limit: int | None = None, data_dir=None, source_dir=None,
-    image_size: int | None = None,
+    image_size: int | None = None, classes=None,
 ) -> dict[str, np.ndarray]:
     """A whole split (or its first `limit` examples) in memory.
 
     Returns {"image": float32 [N, H, W, C] in [0, 1], "label": int32 [N]}.
     """
-    opened = _open(name, split, data_dir, source_dir, image_size)
+    opened = _open(name, split, data_dir, source_dir, image_size, classes)
     dataset_spec = opened.spec
     ds = _examples(opened, split, image_size)
     if limit is not None:
@@ -293,20 +348,21 @@ def arrays(
 
 def labeled_subset(
     name: str, num_labels: int, *, seed: int, data_dir=None, source_dir=None,
-    image_size: int | None = None,
+    image_size: int | None = None, classes=None,
 ) -> dict[str, np.ndarray]:
     """A class-balanced sample of `num_labels` "train" examples (num_labels / num_classes per class).
 
     Drawn with numpy's Generator seeded by `seed`, so it is the same on every call.
     Same layout as `arrays`.
     """
-    num_classes = spec(name, data_dir=data_dir, source_dir=source_dir, image_size=image_size).num_classes
+    options = dict(data_dir=data_dir, source_dir=source_dir, image_size=image_size, classes=classes)
+    num_classes = spec(name, **options).num_classes
     if num_labels <= 0 or num_labels % num_classes:
         raise ValueError(
             f"num_labels must be a positive multiple of {num_classes} (the classes of {name}), "
             f"got {num_labels}"
         )
-    data = arrays(name, "train", data_dir=data_dir, source_dir=source_dir, image_size=image_size)
+    data = arrays(name, "train", **options)
     per_class = num_labels // num_classes
     rng = np.random.default_rng(seed)
     picks = []

@@ -43,6 +43,7 @@ class AAEConfig(configs.Config):
     generator_learning_rate: float = 2e-4
     discriminator_learning_rate: float = 2e-4
     beta_1: float = 0.5  # Adam's beta_1 in the adversarial phases
+    adversarial: bool = True  # False: no GAN on the code, a plain autoencoder (PixelGAN Fig. 5's baseline)
 
     TUNABLE: ClassVar[dict] = {
         **configs.Config.TUNABLE,
@@ -83,8 +84,11 @@ class AAE(ZooModel):
                              f"got num_clusters={config.num_clusters}")
         discriminators = (("z_discriminator",) if config.code_size else ()) + \
                          (("y_discriminator",) if config.num_clusters else ())
-        phases = {"reconstruction": ("encoder", "decoder"), "discriminator": discriminators, "generator": ("encoder",)}
-        metric_names = ("reconstruction_loss", "discriminator_loss", "generator_loss")
+        phases = {"reconstruction": ("encoder", "decoder")}
+        metric_names = ("reconstruction_loss",)
+        if config.adversarial:
+            phases.update(discriminator=discriminators, generator=("encoder",))
+            metric_names += ("discriminator_loss", "generator_loss")
         if semi_supervised:
             phases["classifier"] = ("encoder",)
             metric_names += ("classifier_loss",)
