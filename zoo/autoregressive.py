@@ -73,30 +73,34 @@ class MaskedConv2D(keras.layers.Layer):
         return tf.nn.conv2d(x, self.masked_kernel(), strides=1, padding="SAME") + self.bias
 
     def rows_cache(self, width, batch, features):
-        """A rolling cache of this layer's input: the r + 1 rows the causal kernel reads (rows below
-        the center are masked), [r + 1, W + 2r, B, C], row i in slot i mod (r + 1). Zeros stand for
-        the SAME padding above the image; entries right of the center are masked, so slots being
-        overwritten with the current row never leak stale values."""
+        """A cache of this layer's input over the r + 1 rows the causal kernel reads (rows below
+        the center are masked): [r + 1, W + 2r, B, C], oldest row first, the current row last.
+        Zeros stand for the SAME padding around the image."""
         return tf.zeros([self.radius + 1, width + 2 * self.radius, batch, features])
 
-    def write(self, rows, i, j, value):
-        """rows with the input at (i, j) set to value [B, C]."""
-        return tf.tensor_scatter_nd_update(rows, [[i % (self.radius + 1), j + self.radius]], value[None])
+    def next_row(self, rows):
+        """The cache at the start of a new image row: the oldest row dropped, a zero row appended.
+        Entries right of the center are masked, so the zeros never change an output."""
+        return tf.concat([rows[1:], tf.zeros_like(rows[:1])], axis=0)
+
+    def write(self, rows, j, value):
+        """rows with the input at column j of the current row set to value [B, C]."""
+        return tf.tensor_scatter_nd_update(rows, [[self.radius, j + self.radius]], value[None])
 
     def step_kernel(self):
-        """The masked kernel as the one-position path uses it: the r + 1 rows at and above the
-        center, [r + 1, k, C, filters]. Computed once per sampling run."""
-        return self.masked_kernel()[:self.radius + 1]
+        """The masked kernel as the one-position path uses it, computed once per sampling run: the
+        r + 1 rows at and above the center flattened to [(r + 1) * k * C, filters] (k x k layers),
+        or the [C, filters] matrix (1 x 1 layers)."""
+        kernel = self.masked_kernel()[:self.radius + 1]
+        return tf.reshape(kernel, [-1, self.filters])
 
-    def at(self, rows, slots, j, kernel):
-        """The output at (i, j) from the rolling cache of this layer's input; `slots` are the cache
-        slots of rows i - r .. i, `kernel` the `step_kernel()`."""
-        window = tf.slice(tf.gather(rows, slots), [0, j, 0, 0], [self.radius + 1, self.kernel_size, -1, -1])
-        return tf.einsum("hwbc,hwcd->bd", window, kernel) + self.bias
+    def at(self, rows, j, kernel, bias):
+        """The output at column j of the current row from the cache of this layer's input, with
+        `kernel` = `step_kernel()` and `bias` this layer's bias (plus any adaptive bias)."""
+        window = tf.slice(rows, [0, j, 0, 0], [-1, self.kernel_size, -1, -1])  # [r + 1, k, B, C]
+        batch = tf.shape(rows)[2]
+        return tf.matmul(tf.reshape(tf.transpose(window, [2, 0, 1, 3]), [batch, -1]), kernel) + bias
 
-    def at_point(self, x, kernel=None):
-        """A 1x1 convolution at one position: x is [B, C]."""
-        return tf.matmul(x, (self.masked_kernel() if kernel is None else kernel)[0, 0]) + self.bias
 
 
 def first_kernel_and_block_kernels(receptive_field: int, blocks: int) -> tuple[int, list[int]]:
@@ -240,50 +244,58 @@ class PixelCNN(keras.layers.Layer):
 
     def sample_fast(self, n, seed, code=None):
         """Ancestral sampling that computes each layer at the new pixel only, from cached inputs of
-        the kxk convolutions (every other layer is pointwise)."""
+        the kxk convolutions (every other layer is pointwise). Everything that does not change from
+        pixel to pixel is computed before the loops: masked and flattened kernels, biases with the
+        adaptive biases folded in; the caches move on once per image row."""
         height, width, channels = self.image_shape
-        uniform = self.uniforms(n, seed)
+        uniform = tf.transpose(self.uniforms(n, seed), [1, 2, 3, 0])  # [H, W, C, B]
         vectors, spatial_map = self._conditioning(code)
-        bias = lambda name: vectors.get(name, 0.0)
-        inputs = self.conv_in.rows_cache(width, n, channels)  # the network's inputs, x - 0.5
-        caches = [block["spatial"].rows_cache(width, n, block["spatial"].filters) for block in self.blocks]
-        images = tf.zeros([height, width, n, channels])
-
-        layers = [self.conv_in, self.conv_out, self.conv_logits] + [l for block in self.blocks for l in block.values()]
-        kernels = {id(layer): layer.step_kernel() for layer in layers}  # masked once, not per pixel
-        k = lambda layer: kernels[id(layer)]
+        layers = {"conv_in": self.conv_in, "conv_out": self.conv_out, "conv_logits": self.conv_logits}
+        for b, block in enumerate(self.blocks):
+            layers.update({f"block{b}_{part}": layer for part, layer in block.items()})
+        kernel = {name: layer.step_kernel() for name, layer in layers.items()}
+        bias = {name: layer.bias + vectors[name] if name in vectors else layer.bias for name, layer in layers.items()}
+        if spatial_map is not None:  # the location-dependent map joins conv_in's bias, per pixel
+            spatial_map = tf.transpose(spatial_map[..., 0], [1, 2, 0])[..., None]  # [H, W, B, 1]
 
         def network_at(i, j, inputs, caches):
-            slots = {r: tf.math.floormod(i - r + tf.range(r + 1), r + 1)
-                     for r in {self.conv_in.radius} | {block["spatial"].radius for block in self.blocks}}
-            h = self.conv_in.at(inputs, slots[self.conv_in.radius], j, k(self.conv_in)) + bias("conv_in")
-            if spatial_map is not None:
-                h = h + spatial_map[:, i, j, :]
+            """Logits at (i, j) and the caches with this pixel's block inputs written."""
+            conv_in_bias = bias["conv_in"] + spatial_map[i, j] if spatial_map is not None else bias["conv_in"]
+            h = self.conv_in.at(inputs, j, kernel["conv_in"], conv_in_bias)
             new_caches = []
             for b, (block, cache) in enumerate(zip(self.blocks, caches)):
-                t = tf.nn.relu(block["reduce"].at_point(tf.nn.relu(h), k(block["reduce"])) + bias(f"block{b}_reduce"))
-                spatial = block["spatial"]
-                cache = spatial.write(cache, i, j, t)
+                name = f"block{b}_"
+                t = tf.nn.relu(tf.matmul(tf.nn.relu(h), kernel[name + "reduce"]) + bias[name + "reduce"])
+                cache = block["spatial"].write(cache, j, t)
                 new_caches.append(cache)
-                gate = block["gate"].at(cache, slots[spatial.radius], j, k(block["gate"])) if "gate" in block else None
-                filtered = spatial.at(cache, slots[spatial.radius], j, k(spatial)) + bias(f"block{b}_spatial")
-                h = h + block["expand"].at_point(self._spatial(filtered, gate), k(block["expand"]))
-            out = tf.nn.relu(self.conv_out.at_point(tf.nn.relu(h), k(self.conv_out)) + bias("conv_out"))
-            logits = self.conv_logits.at_point(out, k(self.conv_logits))
+                gate = block["gate"].at(cache, j, kernel[name + "gate"], bias[name + "gate"]) if "gate" in block else None
+                filtered = block["spatial"].at(cache, j, kernel[name + "spatial"], bias[name + "spatial"])
+                h = h + tf.matmul(self._spatial(filtered, gate), kernel[name + "expand"]) + bias[name + "expand"]
+            out = tf.nn.relu(tf.matmul(tf.nn.relu(h), kernel["conv_out"]) + bias["conv_out"])
+            logits = tf.matmul(out, kernel["conv_logits"]) + bias["conv_logits"]
             return tf.reshape(logits, [-1, channels, self.levels]) if self.levels > 1 else logits, new_caches
 
-        def step(t, images, inputs, caches):
-            i, j = t // width, t % width
+        def pixel_step(i, j, row, inputs, caches):
             pixel = tf.zeros([n, channels])
             for c in range(channels):  # R, then G given R, then B given both (the final pass fills the caches)
                 logits, caches = network_at(i, j, inputs, caches)
-                pixel = tf.tensor_scatter_nd_update(pixel, _channel_indices(n, c), self.draw(logits[:, c], uniform[:, i, j, c]))
-                inputs = self.conv_in.write(inputs, i, j, pixel - 0.5)
-            images = tf.tensor_scatter_nd_update(images, [[i, j]], pixel[None])
-            return t + 1, images, inputs, caches
+                pixel = tf.tensor_scatter_nd_update(pixel, _channel_indices(n, c), self.draw(logits[:, c], uniform[i, j, c]))
+                inputs = self.conv_in.write(inputs, j, pixel - 0.5)
+            return j + 1, row.write(j, pixel), inputs, caches
 
-        _, images, _, _ = tf.while_loop(lambda t, *_: t < height * width, step, [tf.constant(0), images, inputs, caches])
-        images = tf.transpose(images, [2, 0, 1, 3])
+        def row_step(i, rows, inputs, caches):
+            inputs = self.conv_in.next_row(inputs)
+            caches = [block["spatial"].next_row(cache) for block, cache in zip(self.blocks, caches)]
+            row = tf.TensorArray(tf.float32, size=width)
+            _, row, inputs, caches = tf.while_loop(
+                lambda j, *_: j < width, lambda j, *state: pixel_step(i, j, *state), [tf.constant(0), row, inputs, caches])
+            return i + 1, rows.write(i, row.stack()), inputs, caches
+
+        inputs = self.conv_in.rows_cache(width, n, channels)  # the network's inputs, x - 0.5
+        caches = [block["spatial"].rows_cache(width, n, block["spatial"].filters) for block in self.blocks]
+        rows = tf.TensorArray(tf.float32, size=height)
+        _, rows, _, _ = tf.while_loop(lambda i, *_: i < height, row_step, [tf.constant(0), rows, inputs, caches])
+        images = tf.transpose(rows.stack(), [2, 0, 1, 3])  # [H, W, B, C] -> [B, H, W, C]
         return images if self.levels == 1 else tf.round(images * (_LEVELS - 1)) / (_LEVELS - 1)
 
 
