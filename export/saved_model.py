@@ -43,9 +43,10 @@ def checked(function, signature):
 
 def export(workdir: str, export_dir: str, name: str = "", version: int = 0) -> str:
     """Writes the SavedModel of `workdir`'s latest checkpoint and returns its directory."""
-    from zoo import training
+    from zoo import autoregressive, training
 
     config, spec, model = training.restore(workdir)
+    autoregressive.portable_samplers(model)
     base = os.path.join(export_dir, name or config.model)
     path = os.path.join(base, str(version or next_version(base)))
     if os.path.exists(path):

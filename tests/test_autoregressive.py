@@ -2,6 +2,7 @@
 one output with respect to every input value, and the two samplers drawing the same images."""
 import itertools
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -88,6 +89,19 @@ def test_fast_sampler_draws_what_the_naive_one_draws(shape, output, conditioning
     assert naive.shape == (3, *shape) and len(np.unique(naive)) > 1
     again = tf.function(network.sample_fast)(3, tf.constant([5, 7]), code).numpy()
     assert not np.array_equal(fast, again)
+
+
+@pytest.mark.parametrize("shape,output,conditioning,gated,receptive_field", VARIANTS[:2])
+def test_compiled_fast_sampler_draws_what_the_naive_one_draws(shape, output, conditioning, gated, receptive_field):
+    """XLA (whose Philox stream differs from TF's) runs the loops only: same seed, same images."""
+    network = _network(shape, output, conditioning, gated, receptive_field)
+    code = tf.random.normal([3, 4], seed=3) if conditioning != "none" else None
+    seed = tf.constant([5, 6])
+    naive = tf.function(network.sample_naive)(3, seed, code).numpy()
+    network.jit_sampler = True
+    np.testing.assert_array_equal(naive, tf.function(network.sample_fast)(3, seed, code).numpy())
+    autoregressive.portable_samplers(keras.Sequential([network]))
+    assert not network.jit_sampler
 
 
 def test_location_dependent_bias_enters_the_first_layer_only():

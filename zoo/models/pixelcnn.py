@@ -55,7 +55,8 @@ class PixelCNNModel(ZooModel):
     def __init__(self, config: PixelCNNConfig, spec):
         super().__init__(config, spec, {"likelihood": ("network",)}, ("nll", "train_bits_per_dim"))
         self.network = autoregressive.PixelCNN(spec.image_shape, config.features, config.blocks,
-                                               config.receptive_field, config.gated, config.output, name="pixelcnn")
+                                               config.receptive_field, config.gated, config.output,
+                                               jit_sampler=config.jit_compile, name="pixelcnn")
 
     def make_optimizer(self, phase):
         return keras.optimizers.Adam(self.config.learning_rate)

@@ -76,7 +76,8 @@ class PixelGAN(AAE):
         config = self.config
         return autoregressive.PixelCNN(self.spec.image_shape, config.decoder_features, config.decoder_blocks,
                                        config.receptive_field, config.gated, config.output,
-                                       conditioning=config.conditioning, name="decoder")
+                                       conditioning=config.conditioning,
+                                       jit_sampler=config.jit_compile, name="decoder")
 
     def reconstruction_nll(self, images, code):
         """-log p(x | z) under the conditional PixelCNN, nats per image (averaged)."""
