@@ -34,9 +34,9 @@ def main(argv):
         error = evaluation.evaluate(workdir)["hungarian_error"]
         test = data.arrays(config.dataset, "test", limit=3000, **training.data_options(config))
         probabilities = model.classify(tf.constant(test["image"]), tf.constant([config.seed, 1])).numpy()
-        title = f"{name.replace('_', ' ')}: clustering error {error * 100:.1f}%\nlabels: " + \
-            ", ".join(f"{i} {n}" for i, n in enumerate(spec.label_names))
-        panels[name.replace("_", " ")] = visualize.simplex_scatter(probabilities, test["label"], title)
+        title = f"clustering error {error * 100:.1f}% ({config.steps} steps)"
+        panels[name.replace("_", " ")] = visualize.simplex_scatter(probabilities, test["label"], title,
+                                                                   list(spec.label_names))
     common.write(visualize.panels(panels, "PixelGAN Fig. 5: softmax codes of 3 classes, 3 clusters"),
                  "docs/pixelgan_fig5_simplex.png")
 

@@ -96,22 +96,32 @@ def latent_scatter(codes: np.ndarray, labels: np.ndarray | None, title: str) -> 
     return _figure_to_array(figure)
 
 
-def simplex_scatter(probabilities: np.ndarray, labels: np.ndarray | None, title: str,
-                    corner_names: tuple[str, str, str] = ("cluster 1", "cluster 2", "cluster 3")) -> np.ndarray:
+def simplex_scatter(probabilities: np.ndarray, labels: np.ndarray, title: str,
+                    label_names: list[str] | None = None) -> np.ndarray:
     """Points of the 3-way probability simplex (softmax codes) drawn in its triangle, each at the
-    probability-weighted mix of the corners, coloured by label: one-hot codes sit on the corners."""
+    probability-weighted mix of the corners, coloured by label: one-hot codes sit on the corners.
+    Each corner is labelled with the share of codes whose largest probability is that cluster, so
+    codes piled onto one point still show how many there are."""
     probabilities = np.asarray(probabilities, np.float64)
     if probabilities.ndim != 2 or probabilities.shape[1] != 3:
         raise ValueError(f"simplex_scatter needs [N, 3] probabilities, got shape {probabilities.shape}")
+    labels = np.asarray(labels)
     corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, math.sqrt(3) / 2]])
     points = probabilities @ corners
-    figure, ax = plt.subplots(figsize=(5, 4.6))
+    shares = np.bincount(np.argmax(probabilities, axis=1), minlength=3) / len(probabilities)
+    figure, ax = plt.subplots(figsize=(5, 5))
     ax.plot(*np.vstack([corners, corners[:1]]).T, color="gray", linewidth=1)
-    scatter = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", vmin=0, vmax=9, s=4, alpha=0.6)
-    for corner, name, offset in zip(corners, corner_names, ((-0.04, -0.06), (0.04, -0.06), (0.0, 0.04))):
-        ax.annotate(name, corner, xytext=corner + np.array(offset), ha="center", fontsize=8)
-    if labels is not None:
-        figure.colorbar(scatter, ax=ax, label="label")
+    colours = plt.get_cmap("tab10")
+    for label in np.unique(labels):
+        chosen = labels == label
+        name = label_names[label] if label_names else str(label)
+        ax.scatter(points[chosen, 0], points[chosen, 1], color=colours(int(label) % 10), s=5, alpha=0.5, label=name)
+    for k, (corner, offset) in enumerate(zip(corners, ((-0.02, -0.09), (0.02, -0.09), (0.0, 0.04)))):
+        ax.annotate(f"cluster {k + 1}: {shares[k]:.0%} of codes", corner, xytext=corner + np.array(offset),
+                    ha="center", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8, markerscale=3, frameon=False)
+    ax.set_xlim(-0.2, 1.2)
+    ax.set_ylim(-0.15, 1.0)
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(title, fontsize=9)
