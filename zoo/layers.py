@@ -89,3 +89,46 @@ def image_decoder(code_size: int, image_shape, architecture: str, widths: tuple[
     else:
         raise ValueError(f"unknown architecture '{architecture}'; known: mlp, conv")
     return keras.Model(code, logits, name=name)
+
+
+JOINT_CONDITIONING = ("location_dependent", "location_invariant")
+
+
+def joint_discriminator(image_shape, code_size: int, architecture: str, widths: tuple[int, ...],
+                        conditioning: str = "location_dependent", hidden: int = 1000,
+                        name: str = "joint_discriminator") -> keras.Model:
+    """D(x, z) -> logit: the reconstruction GAN's discriminator on (image, code) pairs (IAE Section 2,
+    Appendix B). The code enters the first convolution as an adaptive bias:
+      - "location_dependent": a one-layer network of `hidden` ReLU units maps z to an H x W x 1 map
+        (the first layer's output size), broadcast across its channels;
+      - "location_invariant": a linear map of z to a vector of the first layer's channels,
+        broadcast over height and width.
+    With the MLP architecture (vector data, e.g. the mixture-of-Gaussians toy) x and z are
+    concatenated."""
+    image = keras.Input(image_shape, name="image")
+    code = keras.Input((code_size,), name="code")
+    if conditioning not in JOINT_CONDITIONING:
+        raise ValueError(f"unknown joint conditioning '{conditioning}'; known: {', '.join(JOINT_CONDITIONING)}")
+    if architecture == "mlp":
+        h = layers.Concatenate()([layers.Flatten()(image), code])
+        for i, width in enumerate(widths):
+            h = layers.Dense(width, name=f"{name}_dense{i}")(h)
+            h = layers.LeakyReLU(0.2)(h)
+    elif architecture == "conv":
+        _check_downsampling(image_shape, len(widths))
+        h = layers.Conv2D(widths[0], 4, strides=2, padding="same", name=f"{name}_conv0")(image)
+        height, width = image_shape[0] // 2, image_shape[1] // 2
+        if conditioning == "location_dependent":
+            bias = layers.Dense(hidden, activation="relu", name=f"{name}_bias_hidden")(code)
+            bias = layers.Reshape((height, width, 1))(layers.Dense(height * width, name=f"{name}_bias_map")(bias))
+        else:
+            bias = layers.Reshape((1, 1, widths[0]))(layers.Dense(widths[0], name=f"{name}_bias_vector")(code))
+        h = layers.LeakyReLU(0.2)(keras.ops.add(h, bias))
+        for i, units in enumerate(widths[1:], start=1):
+            h = layers.Conv2D(units, 4, strides=2, padding="same", name=f"{name}_conv{i}")(h)
+            h = layers.LeakyReLU(0.2)(h)
+        h = layers.Flatten()(h)
+    else:
+        raise ValueError(f"unknown architecture '{architecture}'; known: mlp, conv")
+    logit = layers.Dense(1, name=f"{name}_logit")(h)
+    return keras.Model([image, code], logit, name=name)

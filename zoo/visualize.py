@@ -87,7 +87,9 @@ def latent_scatter(codes: np.ndarray, labels: np.ndarray | None, title: str) -> 
     elif codes.shape[1] == 1:
         codes = np.concatenate([codes, np.zeros_like(codes)], axis=1)
     figure, ax = plt.subplots(figsize=(5, 5))
-    points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=4, alpha=0.7)
+    # Fixed colour limits: label k has the same colour in every panel, whichever labels it shows.
+    limits = {"vmin": 0, "vmax": max(9, int(np.max(labels)))} if labels is not None and len(labels) else {}
+    points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=4, alpha=0.7, **limits)
     if labels is not None:
         figure.colorbar(points, ax=ax, label="label")
     ax.set_xlabel(axes_names[0])

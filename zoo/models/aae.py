@@ -78,33 +78,50 @@ _RECONSTRUCTION_NOISE, _DISCRIMINATOR_NOISE, _PRIOR_Z, _PRIOR_Y, _GENERATOR_NOIS
 @registry.register_family("aae", AAEConfig)
 class AAE(ZooModel):
     def __init__(self, config: AAEConfig, spec):
-        semi_supervised = config.num_labels > 0
-        if semi_supervised and config.num_clusters != spec.num_classes:
+        if config.num_labels and config.num_clusters != spec.num_classes:
             raise ValueError(f"semi-supervised training needs num_clusters == the dataset's {spec.num_classes} classes, "
                              f"got num_clusters={config.num_clusters}")
-        discriminators = (("z_discriminator",) if config.code_size else ()) + \
-                         (("y_discriminator",) if config.num_clusters else ())
-        phases = {"reconstruction": ("encoder", "decoder")}
-        metric_names = ("reconstruction_loss",)
-        if config.adversarial:
-            phases.update(discriminator=discriminators, generator=("encoder",))
-            metric_names += ("discriminator_loss", "generator_loss")
-        if semi_supervised:
-            phases["classifier"] = ("encoder",)
-            metric_names += ("classifier_loss",)
-        super().__init__(config, spec, phases, metric_names)
+        super().__init__(config, spec, *self.plan(config))
         heads = {}
         if config.code_size:
             heads["z"] = config.code_size
             self.z_prior = priors.make(config.prior, config.code_size, config.prior_components)
-            self.z_discriminator = layers.mlp(config.code_size, config.discriminator_widths, 1, "z_discriminator")
+            if self.has_code_gan(config):
+                self.z_discriminator = layers.mlp(config.code_size, config.discriminator_widths, 1, "z_discriminator")
         if config.num_clusters:
             heads["y_logits"] = config.num_clusters
             self.y_prior = priors.categorical(config.num_clusters)
-            self.y_discriminator = layers.mlp(config.num_clusters, config.discriminator_widths, 1, "y_discriminator")
+            if self.has_code_gan(config):
+                self.y_discriminator = layers.mlp(config.num_clusters, config.discriminator_widths, 1, "y_discriminator")
         self.encoder = layers.image_encoder(spec.image_shape, config.architecture, config.widths, heads,
                                             config.noise_size)
         self.decoder = self.make_decoder()
+
+    @staticmethod
+    def has_code_gan(config) -> bool:
+        """Whether a GAN on the code imposes the prior (`adversarial`)."""
+        return config.adversarial
+
+    @classmethod
+    def regularization_plan(cls, config) -> tuple[dict, tuple]:
+        """The code GAN's phases (discriminators, then the encoder as generator) and the
+        semi-supervised phase, as (phases, metric names); shared with the families built on the AAE."""
+        discriminators = (("z_discriminator",) if config.code_size else ()) + \
+                         (("y_discriminator",) if config.num_clusters else ())
+        phases, metric_names = {}, ()
+        if cls.has_code_gan(config):
+            phases.update(discriminator=discriminators, generator=("encoder",))
+            metric_names += ("discriminator_loss", "generator_loss")
+        if config.num_labels:
+            phases["classifier"] = ("encoder",)
+            metric_names += ("classifier_loss",)
+        return phases, metric_names
+
+    @classmethod
+    def plan(cls, config) -> tuple[dict, tuple]:
+        """(phase -> sub-models it moves, metric names), in the order train_step runs them."""
+        phases, metric_names = cls.regularization_plan(config)
+        return {"reconstruction": ("encoder", "decoder"), **phases}, ("reconstruction_loss",) + metric_names
 
     def make_decoder(self):
         """p(x | y, z): an MLP / convolutional decoder (the PixelGAN puts a PixelCNN here)."""

@@ -1,0 +1,101 @@
+"""The implicit autoencoder's reconstruction GAN (IAE Section 2, Eq. 7, Appendix B.1)."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import data, registry, training
+
+
+def _model(*overrides):
+    config = registry.resolve(preset_name="iae/tiny", overrides=list(overrides))
+    return training.build(config)[1]
+
+
+class _Spy:
+    """Stands in for D(x, z), recording the images it is shown."""
+
+    def __init__(self, discriminator):
+        self.discriminator, self.images = discriminator, []
+
+    def __call__(self, inputs, training=False):
+        self.images.append(inputs[0])
+        return self.discriminator(inputs, training=training)
+
+
+def test_generator_update_sees_only_the_negative_example(monkeypatch):
+    model = _model()
+    images = tf.constant(data.arrays("digits", "train")["image"][:4])
+    spy = _Spy(model.joint_discriminator)
+    monkeypatch.setattr(model, "joint_discriminator", spy, raising=False)
+    model._seed_step = tf.constant(0)
+    model.reconstruction_generator_phase({"image": images})
+    assert spy.images, "the generator phase did not consult D(x, z)"
+    for shown in spy.images:  # never the data: no positive pair enters the generator loss
+        assert not np.allclose(shown.numpy(), images.numpy())
+
+
+def test_discriminator_phase_labels_data_pairs_real():
+    """After a few discriminator steps D scores (x, z_hat) above (x_hat, z_hat)."""
+    model = _model("batch_size=8", "discriminator_learning_rate=0.01")
+    images = tf.constant(data.arrays("digits", "train")["image"][:8])
+    for step in range(50):
+        model._seed_step = tf.constant(step)
+        model.reconstruction_discriminator_phase({"image": images})
+    code, reconstruction = model._reconstruction_pair(images, 11, 12)
+    real = model.joint_discriminator([images, code]).numpy().mean()
+    fake = model.joint_discriminator([reconstruction, code]).numpy().mean()
+    assert real > fake
+
+
+@pytest.mark.parametrize("conditioning,shape", [("location_dependent", (4, 4, 1)), ("location_invariant", (1, 1, 4))])
+def test_the_code_enters_d_as_an_adaptive_bias(conditioning, shape):
+    model = _model(f"joint_conditioning={conditioning}")
+    d = model.joint_discriminator
+    bias = [layer for layer in d.layers if layer.__class__.__name__ == "Reshape"][-1]
+    assert tuple(bias.output.shape[1:]) == shape
+    images = tf.constant(data.arrays("digits", "train")["image"][:2])
+    code = tf.random.normal([2, model.code_dim], seed=1)
+    assert not np.allclose(d([images, code]).numpy(), d([images, code + 1.0]).numpy())
+
+
+def test_deterministic_iae_without_regularization_is_an_autoencoder():
+    """No eps, no n, no regularization GAN: the reconstruction GAN alone learns to reconstruct
+    (Section 2: the deterministic decoder's reconstructions match their inputs). 16 digits, a
+    short run: the error falls below half the mean image's and most reconstructions are nearer
+    their own input than any other of the 16."""
+    config = registry.resolve(preset_name="iae/default", overrides=[
+        "architecture=mlp", "widths=(256,)", "joint_discriminator_widths=(256,256)", "code_size=16",
+        "noise_size=0", "decoder_noise_size=0", "adversarial=false", "batch_size=16"])
+    _, model = training.build(config)
+    images = data.arrays("digits", "train")["image"][:16]
+    batch = {"image": tf.constant(images)}
+    step = tf.function(model.train_step)
+    for _ in range(3000):
+        step(batch)
+    reconstructions = model.reconstruct(images, tf.constant([0, 0])).numpy()
+    distances = ((reconstructions[:, None] - images[None]) ** 2).mean(axis=(2, 3, 4))
+    mean_image_error = ((images - images.mean(0)) ** 2).mean()
+    assert np.diag(distances).mean() < 0.5 * mean_image_error
+    assert (np.argmin(distances, axis=1) == np.arange(16)).sum() >= 12  # chance: 1 of 16
+
+
+def test_mixture_of_gaussians_has_the_stated_components():
+    from zoo.data import toys
+
+    points, labels, means = toys.mixture_of_gaussians(70000, seed=0, components=7, radius=2.0, std=0.05)
+    points = points.reshape(-1, 2)
+    assert points.shape == (70000, 2) and means.shape == (7, 2)
+    np.testing.assert_allclose(np.linalg.norm(means, axis=1), 2.0, rtol=1e-6)
+    np.testing.assert_allclose(np.bincount(labels) / len(labels), 1 / 7, atol=0.01)
+    for k in range(7):
+        members = points[labels == k]
+        np.testing.assert_allclose(members.mean(axis=0), means[k], atol=0.005)
+        np.testing.assert_allclose(members.std(axis=0), 0.05, rtol=0.05)
+
+
+def test_four_points_toy():
+    from zoo.data import toys
+
+    points, labels, corners = toys.four_points(4000, seed=0)
+    assert set(map(tuple, points.reshape(-1, 2))) == set(map(tuple, corners))
+    np.testing.assert_allclose(np.bincount(labels) / 4000, 0.25, atol=0.03)
