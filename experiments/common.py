@@ -35,3 +35,4 @@ def write(picture, default: str) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     visualize.save_png(picture, path)
     print(path)
+

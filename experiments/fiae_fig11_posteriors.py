@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from experiments import toy_runs
 from zoo import cli
 
 FLAGS = flags.FLAGS
@@ -34,29 +35,14 @@ WIDTHS, EPS = "(128,128)", 8
 def configs(seed: int, steps: int):
     from zoo import registry
 
-    common = [f"seed={seed}", f"steps={steps}", "architecture=mlp", f"widths={WIDTHS}", "output=linear",
+    shared = [f"seed={seed}", f"steps={steps}", "architecture=mlp", f"widths={WIDTHS}", "output=linear",
               "batch_size=100", "log_every=100", "checkpoint_every=1000", "image_every=1000", "code_size=2"]
-    infogan = registry.resolve(preset_name="infogan/default", overrides=common + [
+    infogan = registry.resolve(preset_name="infogan/default", overrides=shared + [
         "noise_size=0", "num_clusters=0", "continuous_prior=gaussian"])
-    fiae = registry.resolve(preset_name="fiae/default", overrides=common + [
+    fiae = registry.resolve(preset_name="fiae/default", overrides=shared + [
         f"joint_discriminator_widths={WIDTHS}", f"discriminator_widths={WIDTHS}", "decoder_noise_size=0",
         f"noise_size={EPS}", "adversarial=true"])
     return {"InfoGAN": infogan, "FIAE": fiae}
-
-
-def train(config, points: np.ndarray):
-    import keras
-
-    from zoo import registry
-    from zoo.data import toys
-
-    keras.utils.set_random_seed(config.seed)
-    model = registry.build_model(config, toys.spec("four_points", 4, len(points)))
-    model.build_for_training()
-    dataset = tf.data.Dataset.from_tensor_slices({"image": points}).repeat().shuffle(10000, seed=config.seed) \
-        .batch(config.batch_size, drop_remainder=True)
-    model.fit(dataset, steps_per_epoch=config.steps, epochs=1, verbose=2)
-    return model
 
 
 def generate(model, name, z):
@@ -91,7 +77,7 @@ def main(argv):
         points, _, corners = toys.four_points(20000, seed=seed)
         pictures = {}
         for name, config in configs(seed, FLAGS.steps).items():
-            model = train(config, points)
+            model = toy_runs.train_on_points(config, points, "four_points", 4)
             prior = tf.random.stateless_normal([4 * FLAGS.draws, 2], [seed, 2]).numpy()
             owner = nearest(generate(model, name, prior), corners)
             z_hat, corner = posterior_draws(model, name, corners, FLAGS.draws, seed)

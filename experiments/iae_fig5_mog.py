@@ -5,9 +5,9 @@ information term off: a plain GAN with a categorical input); the IAE has a 7-D c
 (regularization GAN on the softmax) and a 10-D Gaussian decoder noise. Both generators are the
 same MLP. Measured, on samples:
   - code-component agreement: each sample's categorical input / code against the mixture
-    component nearest to it, as normalized mutual information and purity (the share of samples
-    whose code's most common component is theirs); for the IAE also its inferred code of data
-    points against their true component;
+    component nearest to it, as normalized mutual information and matched accuracy (the best
+    one-to-one map of codes to components); for the IAE also its inferred code of data points
+    against their true component;
   - the fraction of samples within 3 standard deviations of a mode.
 The paper's finding: the GAN's categorical input does not pick components (its noise does), the
 IAE's code does.
@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from experiments import toy_runs
 from zoo import cli
 
 FLAGS = flags.FLAGS
@@ -37,30 +38,14 @@ COMPONENTS, NOISE, STD, WIDTHS = 7, 10, 0.05, "(256,256)"
 def configs(seed: int, steps: int):
     from zoo import registry
 
-    common = [f"seed={seed}", f"steps={steps}", "architecture=mlp", f"widths={WIDTHS}", "output=linear",
+    shared = [f"seed={seed}", f"steps={steps}", "architecture=mlp", f"widths={WIDTHS}", "output=linear",
               "batch_size=100", "log_every=100", "checkpoint_every=1000", "image_every=1000"]
-    gan = registry.resolve(preset_name="infogan/default", overrides=common + [
+    gan = registry.resolve(preset_name="infogan/default", overrides=shared + [
         f"noise_size={NOISE}", f"num_clusters={COMPONENTS}", "code_size=0", "info_weight=0"])
-    iae = registry.resolve(preset_name="iae/default", overrides=common + [
+    iae = registry.resolve(preset_name="iae/default", overrides=shared + [
         f"joint_discriminator_widths={WIDTHS}", f"discriminator_widths={WIDTHS}", "code_size=0",
         f"num_clusters={COMPONENTS}", f"decoder_noise_size={NOISE}", "noise_size=0", "adversarial=true"])
     return {"GAN": gan, "IAE": iae}
-
-
-def train(config, points: np.ndarray):
-    """The model of `config` trained on the toy points (no tfds dataset: the spec is made here)."""
-    import keras
-
-    from zoo import registry
-    from zoo.data import toys
-
-    keras.utils.set_random_seed(config.seed)
-    model = registry.build_model(config, toys.spec("mixture_of_gaussians", COMPONENTS, len(points)))
-    model.build_for_training()
-    dataset = tf.data.Dataset.from_tensor_slices({"image": points}).repeat().shuffle(10000, seed=config.seed) \
-        .batch(config.batch_size, drop_remainder=True)
-    model.fit(dataset, steps_per_epoch=config.steps, epochs=1, verbose=2)
-    return model
 
 
 def nearest_component(points: np.ndarray, means: np.ndarray):
@@ -137,7 +122,8 @@ def main(argv):
     rows = []
     for i, seed in enumerate(int(s) for s in FLAGS.seeds):
         points, labels, means = toys.mixture_of_gaussians(50000, seed=seed, components=COMPONENTS, std=STD)
-        models = {name: train(config, points) for name, config in configs(seed, FLAGS.steps).items()}
+        models = {name: toy_runs.train_on_points(config, points, "mixture_of_gaussians", COMPONENTS)
+                  for name, config in configs(seed, FLAGS.steps).items()}
         seed_rows, scatter = measure(models, points, labels, means, FLAGS.samples, seed)
         rows += seed_rows
         if i == 0 and FLAGS.out:

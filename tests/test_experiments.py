@@ -35,3 +35,13 @@ def test_figure_scripts_train_their_runs_and_draw(figure, tmp_path):
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("script,size,table_row", [("iae_fig5_mog", "--samples=500", "| IAE |"),
+                                                   ("fiae_fig11_posteriors", "--draws=100", "| FIAE |")])
+def test_toy_experiments_train_measure_and_draw(script, size, table_row, tmp_path):
+    out = tmp_path / "figure.png"
+    result = subprocess.run([sys.executable, "-m", f"experiments.{script}", "--steps=5", size, f"--out={out}"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert table_row in result.stdout and out.stat().st_size > 0
