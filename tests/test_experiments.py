@@ -27,7 +27,7 @@ def test_pixelgan_fig6_refuses_other_runs(tmp_path):
     assert result.returncode == 2 and "not a categorical pixelgan run" in result.stderr
 
 
-@pytest.mark.parametrize("figure", ["pixelgan_fig2", "pixelgan_fig3", "pixelgan_fig5"])
+@pytest.mark.parametrize("figure", ["pixelgan_fig2", "pixelgan_fig3", "pixelgan_fig5", "iae_fig2"])
 def test_figure_scripts_train_their_runs_and_draw(figure, tmp_path):
     out = tmp_path / "figure.png"
     result = subprocess.run([sys.executable, "-m", f"experiments.{figure}", "--dataset=digits", "--steps=2",
@@ -42,6 +42,6 @@ def test_figure_scripts_train_their_runs_and_draw(figure, tmp_path):
 def test_toy_experiments_train_measure_and_draw(script, size, table_row, tmp_path):
     out = tmp_path / "figure.png"
     result = subprocess.run([sys.executable, "-m", f"experiments.{script}", "--steps=5", size, f"--out={out}"],
-                            capture_output=True, text=True, timeout=600)
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert table_row in result.stdout and out.stat().st_size > 0
