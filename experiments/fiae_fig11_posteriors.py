@@ -8,7 +8,9 @@ Gaussian; the FIAE's q(z | x) is implicit, z_hat = f(x, eps).
 Plotted: the true posterior (prior samples coloured by the data point g(z) lands nearest) and the
 variational posterior (draws of q(z | x) for each of the four points, coloured by the point) of
 each model. Measured: posterior agreement, the share of draws z_hat ~ q(z | x) that the generator
-maps back to x (1.0 when q(z | x) stays inside x's region).
+maps back to x (1.0 when q(z | x) stays inside x's region), and the covariance error, how far the
+spread of q(z | x) is from that of the true posterior: ||cov q - cov p|| / ||cov p|| (Frobenius),
+averaged over the four points (0 when the spreads match; about 1 for a q far narrower than p).
 
     python -m experiments.fiae_fig11_posteriors --steps=5000 --seeds=0,1,2 --out=docs/fiae_fig11_posteriors.png
 
@@ -82,16 +84,23 @@ def main(argv):
             owner = nearest(generate(model, name, prior), corners)
             z_hat, corner = posterior_draws(model, name, corners, FLAGS.draws, seed)
             agreement = float((nearest(generate(model, name, z_hat), corners) == corner).mean())
-            rows.append({"model": name, "seed": seed, "posterior_agreement": agreement})
+            covariance_error = np.mean([
+                np.linalg.norm(np.cov(z_hat[corner == k].T) - np.cov(prior[owner == k].T)) /
+                np.linalg.norm(np.cov(prior[owner == k].T)) for k in range(4) if (owner == k).sum() > 2])
+            rows.append({"model": name, "seed": seed, "posterior_agreement": agreement,
+                         "covariance_error": float(covariance_error)})
             pictures[f"{name}: true posterior p(z|x)"] = visualize.latent_scatter(prior, owner, "true")
             pictures[f"{name}: variational q(z|x)"] = visualize.latent_scatter(z_hat, corner, "variational")
         if i == 0 and FLAGS.out:
             visualize.save_png(visualize.panels(pictures, "four data points, 2-D Gaussian prior (IAE Figs. 11-12)",
                                                 columns=2), FLAGS.out)
-    print("| model | posterior agreement | seeds |\n|---|---|---|")
+    print("| model | posterior agreement | covariance error | seeds |\n|---|---|---|---|")
     for name in ("InfoGAN", "FIAE"):
-        values = np.array([r["posterior_agreement"] for r in rows if r["model"] == name])
-        print(f"| {name} | {values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f} | {len(values)} |")
+        cells = []
+        for key in ("posterior_agreement", "covariance_error"):
+            values = np.array([r[key] for r in rows if r["model"] == name])
+            cells.append(f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}")
+        print(f"| {name} | {' | '.join(cells)} | {len(values)} |")
 
 
 if __name__ == "__main__":
