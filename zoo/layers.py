@@ -91,6 +91,14 @@ def image_decoder(code_size: int, image_shape, architecture: str, widths: tuple[
     return keras.Model(code, logits, name=name)
 
 
+DECODER_OUTPUTS = ("sigmoid", "linear")
+
+
+def decoder_output(logits, output: str):
+    """A decoder's last layer as data: "sigmoid" for images in [0, 1], "linear" for vectors."""
+    return keras.ops.sigmoid(logits) if output == "sigmoid" else logits
+
+
 JOINT_CONDITIONING = ("location_dependent", "location_invariant")
 
 

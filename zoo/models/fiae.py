@@ -133,14 +133,7 @@ class FIAE(IAE):
         """D(x, z): positive (x, z) ~ p(x, z), negative (x, z_hat) ~ s(x, z) (Eq. 12)."""
         generated, code, inferred = self._code_reconstruction(tf.shape(data["image"])[0])
         with tf.GradientTape() as tape:
-            with tf.GradientTape() as slope_tape:
-                slope_tape.watch(generated)
-                positive = self.joint_discriminator([generated, code], training=True)
-            gan_loss = losses.discriminator_loss(positive, self.joint_discriminator([generated, inferred], training=True))
-            loss = gan_loss
-            if self.config.joint_r1:
-                slope = slope_tape.gradient(positive, generated)
-                loss += 0.5 * self.config.joint_r1 * losses.mean(tf.reduce_sum(tf.square(slope), axis=[1, 2, 3]))
+            loss, gan_loss = self.joint_discriminator_loss((generated, code), (generated, inferred))
         self.apply_phase("reconstruction_discriminator", tape, loss)
         return {"reconstruction_discriminator_loss": gan_loss}
 

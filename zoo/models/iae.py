@@ -37,9 +37,6 @@ from zoo import configs, layers, losses, registry
 from zoo.models.aae import AAE, AAEConfig
 from zoo.models.base import serving_seed
 
-OUTPUTS = ("sigmoid", "linear")
-
-
 @dataclasses.dataclass(frozen=True)
 class IAEConfig(AAEConfig):
     """The AAE's encoder (`widths`, `noise_size` = eps), code and regularization-GAN fields, plus
@@ -77,12 +74,12 @@ class IAEConfig(AAEConfig):
         if self.joint_conditioning not in layers.JOINT_CONDITIONING:
             raise ValueError(f"unknown joint_conditioning '{self.joint_conditioning}'; "
                              f"known: {', '.join(layers.JOINT_CONDITIONING)}")
-        if self.output not in OUTPUTS:
-            raise ValueError(f"unknown output '{self.output}'; known: {', '.join(OUTPUTS)}")
+        if self.output not in layers.DECODER_OUTPUTS:
+            raise ValueError(f"unknown output '{self.output}'; known: {', '.join(layers.DECODER_OUTPUTS)}")
 
 
 # Salts of the IAE's own draws (the AAE's use 1-6).
-_POSITIVE_CODE, _DECODER_NOISE, _GENERATOR_CODE, _GENERATOR_DECODER_NOISE, _SAMPLE = range(11, 16)
+_POSITIVE_CODE, _DECODER_NOISE, _GENERATOR_CODE, _GENERATOR_DECODER_NOISE = range(11, 15)
 
 
 @registry.register_family("iae", IAEConfig)
@@ -124,8 +121,7 @@ class IAE(AAE):
 
     def _generate(self, code, noise, training):
         inputs = tf.concat([code, noise], axis=-1) if self.config.decoder_noise_size else code
-        out = self.decoder(inputs, training=training)
-        return tf.sigmoid(out) if self.config.output == "sigmoid" else out
+        return layers.decoder_output(self.decoder(inputs, training=training), self.config.output)
 
     def decode(self, code, noise=None, seed=None):
         """x_hat = g(code, n); n drawn from N(0, I) with `seed` unless given."""
@@ -168,20 +164,27 @@ class IAE(AAE):
             noise = self.replica_slice(lambda n: self.decoder_noise(n, self.seed(noise_salt)), tf.shape(images)[0])
         return code, self._generate(code, noise, training=True)
 
+    def joint_discriminator_loss(self, positive_pair, negative_pair):
+        """(loss to minimize, its GAN part) of D(x, z): positive pairs = 1, negative = 0, plus the
+        R1 penalty joint_r1 / 2 * |dD/dx|^2 at the positive pairs."""
+        images, code = positive_pair
+        with tf.GradientTape() as slope_tape:
+            slope_tape.watch(images)
+            positive = self.joint_discriminator([images, code], training=True)
+        gan_loss = losses.discriminator_loss(positive, self.joint_discriminator(list(negative_pair), training=True))
+        if not self.config.joint_r1:
+            return gan_loss, gan_loss
+        slope = slope_tape.gradient(positive, images)
+        penalty = losses.mean(tf.reduce_sum(tf.square(slope), axis=[1, 2, 3]))
+        return gan_loss + 0.5 * self.config.joint_r1 * penalty, gan_loss
+
     def reconstruction_discriminator_phase(self, data):
         """D(x, z) learns positive (x, z_hat) = 1 (the data joint q(x, z)) and negative
         (x_hat, z_hat) = 0 (the reconstruction joint r(x, z)); both pairs share z_hat."""
         images = data["image"]
         code, reconstruction = self._reconstruction_pair(images, _POSITIVE_CODE, _DECODER_NOISE)
         with tf.GradientTape() as tape:
-            with tf.GradientTape() as slope_tape:
-                slope_tape.watch(images)
-                positive = self.joint_discriminator([images, code], training=True)
-            gan_loss = losses.discriminator_loss(positive, self.joint_discriminator([reconstruction, code], training=True))
-            loss = gan_loss
-            if self.config.joint_r1:
-                slope = slope_tape.gradient(positive, images)
-                loss += 0.5 * self.config.joint_r1 * losses.mean(tf.reduce_sum(tf.square(slope), axis=[1, 2, 3]))
+            loss, gan_loss = self.joint_discriminator_loss((images, code), (reconstruction, code))
         self.apply_phase("reconstruction_discriminator", tape, loss)
         return {"reconstruction_discriminator_loss": gan_loss}  # without the R1 term: ln 4 = chance
 

@@ -60,8 +60,8 @@ class InfoGANConfig(configs.Config):
             raise ValueError("InfoGAN needs a latent code: num_clusters > 0 or code_size > 0")
         if self.continuous_prior not in CONTINUOUS_PRIORS:
             raise ValueError(f"unknown continuous_prior '{self.continuous_prior}'; known: {', '.join(CONTINUOUS_PRIORS)}")
-        if self.output not in ("sigmoid", "linear"):
-            raise ValueError(f"unknown output '{self.output}'; known: sigmoid, linear")
+        if self.output not in layers.DECODER_OUTPUTS:
+            raise ValueError(f"unknown output '{self.output}'; known: {', '.join(layers.DECODER_OUTPUTS)}")
         if self.num_labels:
             raise ValueError("InfoGAN is unsupervised: leave num_labels at 0")
 
@@ -112,8 +112,8 @@ class InfoGAN(ZooModel):
         return noise, tf.concat(parts, axis=-1)
 
     def generate_given_code(self, noise, code, training=False):
-        out = self.generator(tf.concat([noise, code], axis=-1), training=training)
-        return tf.sigmoid(out) if self.config.output == "sigmoid" else out
+        return layers.decoder_output(self.generator(tf.concat([noise, code], axis=-1), training=training),
+                                     self.config.output)
 
     def sample(self, n, seed):
         noise, code = self.latent_code(n, seed)
