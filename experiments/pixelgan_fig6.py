@@ -25,24 +25,15 @@ flags.DEFINE_integer("samples", 10, "samples per cluster")
 flags.DEFINE_integer("seed", 0, "sampling seed")
 
 
-def cluster_labels(model, config) -> np.ndarray:
-    """The label of each cluster by the clustering protocol: its most confident validation example's."""
-    from zoo import data, training
-
-    validation = data.arrays(config.dataset, "validation", **training.data_options(config))
-    probabilities = model.classify(tf.constant(validation["image"]), tf.constant([config.seed, 1])).numpy()
-    return validation["label"][np.argmax(probabilities, axis=0)]
-
-
 @cli.report_errors
 def main(argv):
-    from zoo import training, visualize
+    from zoo import evaluation, training, visualize
 
     config, _, model = training.restore(FLAGS.workdir)
     if config.model != "pixelgan" or not config.num_clusters:
         raise ValueError(f"{FLAGS.workdir} is not a categorical pixelgan run (model={config.model})")
     k, n = config.num_clusters, FLAGS.samples
-    labels = cluster_labels(model, config)
+    labels = evaluation.cluster_labels(model, config)
     order = np.argsort(labels, kind="stable")
     codes = tf.one_hot(np.repeat(order, n), k)
     sample = tf.function(model.sample_given_code)

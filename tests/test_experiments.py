@@ -20,14 +20,20 @@ def test_pixelgan_fig6_draws_every_cluster(tmp_path):
     assert out.stat().st_size > 0
 
 
-def test_pixelgan_fig6_refuses_other_runs(tmp_path):
-    training.run(registry.resolve(preset_name="pixelgan/tiny"), str(tmp_path / "run"), verbose=0)
-    result = subprocess.run([sys.executable, "-m", "experiments.pixelgan_fig6", f"--workdir={tmp_path / 'run'}"],
-                            cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2 and "not a categorical pixelgan run" in result.stderr
+def test_iae_fig6_draws_every_cluster_with_shared_noise(tmp_path):
+    config = registry.resolve(preset_name="iae/tiny", overrides=["code_size=0", "num_clusters=4", "adversarial=true"])
+    training.run(config, str(tmp_path / "run"), verbose=0)
+    out = tmp_path / "fig6.png"
+    result = subprocess.run([sys.executable, "-m", "experiments.iae_fig6", f"--workdir={tmp_path / 'run'}",
+                             f"--out={out}", "--samples=3"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert out.stat().st_size > 0
+    refused = subprocess.run([sys.executable, "-m", "experiments.pixelgan_fig6", f"--workdir={tmp_path / 'run'}"],
+                             cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "not a categorical pixelgan run" in refused.stderr
 
 
-@pytest.mark.parametrize("figure", ["pixelgan_fig2", "pixelgan_fig3", "pixelgan_fig5", "iae_fig2"])
+@pytest.mark.parametrize("figure", ["pixelgan_fig2", "pixelgan_fig3", "pixelgan_fig5", "iae_fig2", "fiae_fig13"])
 def test_figure_scripts_train_their_runs_and_draw(figure, tmp_path):
     out = tmp_path / "figure.png"
     result = subprocess.run([sys.executable, "-m", f"experiments.{figure}", "--dataset=digits", "--steps=2",

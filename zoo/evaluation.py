@@ -43,6 +43,14 @@ def default_objective(config) -> str:
     return registry.family(config.model).model_cls.VALIDATION_METRICS[0]
 
 
+def cluster_labels(model, config, batch_size: int = 500) -> np.ndarray:
+    """The label each cluster of a categorical model takes under the clustering protocol."""
+    validation = data.arrays(config.dataset, "validation", **training.data_options(config))
+    seed = tf.constant([config.seed, 1], tf.int32)
+    probabilities = _batched(tf.function(lambda x: model.classify(x, seed)), validation["image"], batch_size)
+    return metrics.cluster_labels(probabilities, validation["label"])
+
+
 def evaluate(workdir: str, batch_size: int = 500, split: str = "test", write: bool = True) -> dict:
     """The metrics on `split`. The tuner evaluates on "validation", so that the test split never
     chooses a config; there the clustering protocol labels clusters with the split it scores."""

@@ -11,11 +11,13 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 
-def cluster_error_by_validation(validation_probs, validation_labels, test_probs, test_labels) -> float:
+def cluster_labels(validation_probs, validation_labels) -> np.ndarray:
     """Paper protocol: each cluster takes the label of its most confident validation example."""
-    validation_probs = np.asarray(validation_probs)
-    cluster_labels = np.asarray(validation_labels)[np.argmax(validation_probs, axis=0)]
-    predicted = cluster_labels[np.argmax(np.asarray(test_probs), axis=1)]
+    return np.asarray(validation_labels)[np.argmax(np.asarray(validation_probs), axis=0)]
+
+
+def cluster_error_by_validation(validation_probs, validation_labels, test_probs, test_labels) -> float:
+    predicted = cluster_labels(validation_probs, validation_labels)[np.argmax(np.asarray(test_probs), axis=1)]
     return float(np.mean(predicted != np.asarray(test_labels)))
 
 
