@@ -30,6 +30,12 @@ def test_resolve_order_preset_flags_overrides():
     assert (config.steps, config.widths, config.code_size) == (9, (4, 4), 3)
 
 
+def test_a_preset_name_without_family_is_the_models():
+    assert registry.resolve(model="iae", preset_name="tiny") == registry.resolve(preset_name="iae/tiny")
+    with pytest.raises(ValueError, match="disagrees"):
+        registry.resolve(model="iae", preset_name="aae/tiny")
+
+
 @pytest.mark.parametrize("kwargs,message", [
     (dict(model="nope"), "unknown model 'nope'; known models: aae"),
     (dict(preset_name="aae/nope"), "unknown preset 'aae/nope'; known presets: .*aae/tiny"),

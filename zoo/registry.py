@@ -84,8 +84,8 @@ def resolve(model: str = "", preset_name: str = "", config_file: str = "",
         raise ValueError("give either --preset or --config, not both")
     if config_file:
         config = config_from_file(config_file)
-    elif preset_name:
-        config = preset(preset_name)
+    elif preset_name:  # `--model=iae --preset=tiny` means iae/tiny
+        config = preset(preset_name if "/" in preset_name or not model else f"{family(model).name}/{preset_name}")
     elif model:
         config = preset(f"{family(model).name}/default")
     else:
