@@ -58,6 +58,8 @@ def evaluate(workdir: str, batch_size: int = 500, split: str = "test", write: bo
     seed = tf.constant([config.seed, 1], tf.int32)
     options = training.data_options(config)
     test = data.arrays(config.dataset, split, **options)
+    if model.TWO_DOMAINS:  # the autoencoded domain A (label 0)
+        test = {key: value[test["label"] == 0] for key, value in test.items()}
     results = {"step": int(model.step_counter.numpy()), "dataset": config.dataset, "split": split,
                "examples": int(len(test["label"]))}
     errors = _batched(tf.function(lambda x: model.validation_errors(x, seed)), test["image"], batch_size)

@@ -140,3 +140,65 @@ def joint_discriminator(image_shape, code_size: int, architecture: str, widths: 
         raise ValueError(f"unknown architecture '{architecture}'; known: mlp, conv")
     logit = layers.Dense(1, name=f"{name}_logit")(h)
     return keras.Model([image, code], logit, name=name)
+
+
+# --- image-to-image blocks (CycleGAN, Zhu et al. 2017, Appendix 7.2; CycleIAE, IAE Appendix B.2) ---
+def _noise_batch_norm(h, noise, name: str):
+    """Batch norm whose scale and shift are linear functions of the noise (conditional batch norm,
+    IAE Appendix B.2): gamma = 1 + W_g n, beta = W_b n, so different noise draws give different
+    outputs in every layer. Without noise, ordinary batch norm with learned gamma and beta."""
+    if noise is None:
+        return layers.BatchNormalization(name=f"{name}_bn")(h)
+    channels = h.shape[-1]
+    h = layers.BatchNormalization(center=False, scale=False, name=f"{name}_bn")(h)
+    gamma = layers.Reshape((1, 1, channels))(layers.Dense(channels, name=f"{name}_gamma")(noise))
+    beta = layers.Reshape((1, 1, channels))(layers.Dense(channels, name=f"{name}_beta")(noise))
+    return h * (1.0 + gamma) + beta
+
+
+def residual_blocks_for(image_shape) -> int:
+    """CycleGAN's rule: 9 residual blocks from 256x256 up, 6 below."""
+    return 9 if min(image_shape[:2]) >= 256 else 6
+
+
+def resnet_generator(input_shape, output_channels: int, widths: tuple[int, ...], blocks: int,
+                     noise_size: int = 0, name: str = "generator") -> keras.Model:
+    """CycleGAN's ResNet image-to-image generator: a 7x7 convolution of widths[0] filters, one
+    stride-2 3x3 convolution per further width, `blocks` residual blocks, the mirror image of the
+    downsampling, a 7x7 convolution to output logits. With `noise_size`, the noise enters every
+    normalization (`_noise_batch_norm`); inputs are then [image, noise]."""
+    _check_downsampling(input_shape, len(widths) - 1)
+    image = keras.Input(input_shape, name="image")
+    noise = keras.Input((noise_size,), name="noise") if noise_size else None
+
+    def conv_norm_relu(h, filters, kernel, stride, layer_name, transpose=False, relu=True):
+        conv = layers.Conv2DTranspose if transpose else layers.Conv2D
+        h = conv(filters, kernel, strides=stride, padding="same", use_bias=False, name=layer_name)(h)
+        h = _noise_batch_norm(h, noise, layer_name)
+        return layers.ReLU()(h) if relu else h
+
+    h = conv_norm_relu(image, widths[0], 7, 1, f"{name}_in")
+    for i, width in enumerate(widths[1:]):
+        h = conv_norm_relu(h, width, 3, 2, f"{name}_down{i}")
+    for i in range(blocks):
+        r = conv_norm_relu(h, widths[-1], 3, 1, f"{name}_block{i}a")
+        h = h + conv_norm_relu(r, widths[-1], 3, 1, f"{name}_block{i}b", relu=False)
+    for i, width in enumerate(reversed(widths[:-1])):
+        h = conv_norm_relu(h, width, 3, 2, f"{name}_up{i}", transpose=True)
+    logits = layers.Conv2D(output_channels, 7, padding="same", name=f"{name}_logits")(h)
+    return keras.Model([image, noise] if noise_size else image, logits, name=name)
+
+
+def patch_discriminator(input_shape, widths: tuple[int, ...], name: str = "discriminator") -> keras.Model:
+    """PatchGAN (pix2pix / CycleGAN): 4x4 convolutions, stride 2 for all widths but the last
+    (stride 1), then a 4x4 convolution to one logit per patch: [B, h, w, 1]. No normalization, so
+    that gradient penalties see each example alone. A joint discriminator D(x, z) of two images is
+    this network on their channels concatenated (`input_shape` = H x W x (C_x + C_z))."""
+    _check_downsampling(input_shape, len(widths) - 1)
+    image = keras.Input(input_shape, name="image")
+    h = image
+    for i, width in enumerate(widths):
+        h = layers.Conv2D(width, 4, strides=2 if i < len(widths) - 1 else 1, padding="same", name=f"{name}_conv{i}")(h)
+        h = layers.LeakyReLU(0.2)(h)
+    logits = layers.Conv2D(1, 4, padding="same", name=f"{name}_logits")(h)
+    return keras.Model(image, logits, name=name)

@@ -73,6 +73,8 @@ def train_dataset(config, shuffle_seed: int) -> tf.data.Dataset:
     class-balanced subset {"labeled_image", "labeled_label"}. Labels of the unlabeled stream are
     dropped here, so no phase can read them."""
     options = data_options(config)
+    if registry.family(config.model).model_cls.TWO_DOMAINS:
+        return _shard_by_data(unpaired_dataset(config, shuffle_seed))
     unlabeled = data.load(config.dataset, "train", batch_size=config.batch_size, shuffle=True, repeat=True,
                           seed=shuffle_seed, drop_remainder=True, with_labels=False, **options)
     if not config.num_labels:
@@ -83,6 +85,17 @@ def train_dataset(config, shuffle_seed: int) -> tf.data.Dataset:
     return _shard_by_data(tf.data.Dataset.zip(unlabeled, labeled).map(
         lambda u, l: {"image": u["image"], "labeled_image": l["image"], "labeled_label": l["label"]},
         num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+
+
+def unpaired_dataset(config, shuffle_seed: int) -> tf.data.Dataset:
+    """Global batches {"image": domain A (label 0), "code_image": domain B (label 1)} of a two-domain
+    dataset (`zoo.data.domains`), each domain in its own seeded order: the pairs are never the
+    dataset's own (unpaired translation)."""
+    a, b = (data.load(config.dataset, "train", batch_size=config.batch_size, shuffle=True, repeat=True,
+                      seed=shuffle_seed + 7919 * domain, drop_remainder=True, with_labels=False, label=domain,
+                      **data_options(config)) for domain in (0, 1))
+    return tf.data.Dataset.zip(a, b).map(lambda a, b: {"image": a["image"], "code_image": b["image"]},
+                                         num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def _shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:

@@ -1,7 +1,9 @@
 """Image datasets for the zoo, as tf.data pipelines or in-memory arrays.
 
 Every dataset comes from a TFDS builder: our own (`digits`, IDX-file
-`fashion_mnist` / `mnist`, see `zoo.data.builders`) or the TFDS catalog. It is
+`fashion_mnist` / `mnist`, see `zoo.data.builders`; the two-domain
+`fashion_edges2shoes` / `edges2shoes`, see `zoo.data.domains`) or the TFDS
+catalog. It is
 prepared once in `data_dir` (default: TFDS's, i.e. $TFDS_DATA_DIR or
 ~/tensorflow_datasets) and reused afterwards.
 
@@ -12,9 +14,11 @@ and oxford_flowers102), "test" is the test split. Images come out as float32
 in [0, 1] (uint8 * scale + offset, see `DatasetSpec.normalization`), labels as
 int32.
 
-`source_dir` names a directory of IDX files: always used by fashion_mnist
-(default: Debian's /usr/share/datasets/fashion-mnist), by mnist when given
-(otherwise mnist comes from the TFDS catalog), ignored by the other datasets.
+`source_dir` names a directory of IDX files: always used by fashion_mnist and
+fashion_edges2shoes (default: Debian's /usr/share/datasets/fashion-mnist), by
+mnist when given (otherwise mnist comes from the TFDS catalog); for
+edges2shoes, the directory of the pix2pix archive (default: TFDS's manual
+directory, <data_dir>/downloads/manual); ignored by the other datasets.
 A prepared dataset is reused as is, whatever `source_dir` says later.
 """
 from __future__ import annotations
@@ -27,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from zoo.data import builders
+from zoo.data import builders, domains  # noqa: F401  (domains registers its builders)
 from zoo.data.idx import DataFormatError, DataNotFoundError
 
 __all__ = [
@@ -47,6 +51,7 @@ class _Source:
     validation: int | str = 5000       # size of the tail held out of "train", or the name of its own split
     label: tuple[str, ...] = ("label",)  # path to the label inside the example
     idx_config: str | None = None      # read from IDX files (always when `builder` is None, else with source_dir)
+    manual: bool = False               # our builder reads `source_dir` (default: idx_config's, else tfds's manual dir)
 
 
 _SOURCES = {
@@ -60,6 +65,9 @@ _SOURCES = {
     "celeb_a": _Source("celeb_a", validation="validation", label=("attributes", "Male")),
     # Its train split has only 1,020 images: use its own validation split.
     "oxford_flowers102": _Source("oxford_flowers102", validation="validation"),
+    # Two domains, label = domain (zoo.data.domains): 0 = shoes, 1 = edge maps.
+    "fashion_edges2shoes": _Source("zoo_fashion_edges2shoes", idx_config="fashion_mnist", manual=True),
+    "edges2shoes": _Source("zoo_edges2shoes", manual=True),
 }
 DATASETS: tuple[str, ...] = tuple(_SOURCES)
 
@@ -105,7 +113,11 @@ def _prepared_builder(src: _Source, data_dir, source_dir):
     """The (prepared) TFDS builder of a dataset; `source_dir` only matters for IDX datasets."""
     config = builders.IDX_CONFIGS.get(src.idx_config)
     hint = ""
-    if config and (source_dir is not None or src.builder is None):
+    if src.manual:
+        builder_name = src.builder
+        if source_dir is None and config:
+            source_dir = config.default_source_dir
+    elif config and (source_dir is not None or src.builder is None):
         builder_name = f"zoo_idx_images/{config.name}"
         source_dir = config.default_source_dir if source_dir is None else os.fspath(source_dir)
     else:
@@ -282,6 +294,7 @@ def load(
     source_dir=None,
     image_size: int | None = None,
     classes=None,
+    label: int | None = None,
     input_context: tf.distribute.InputContext | None = None,
 ) -> tf.data.Dataset:
     """Batches {"image": float32 [B, H, W, C] in [0, 1], "label": int32 [B]} of one split.
@@ -290,11 +303,17 @@ def load(
     differs between epochs, the same for every iterator (see
     `shuffle_batches`); normalization runs on whole batches. With
     `input_context`, this pipeline reads its own shard and batches per replica.
-    With `classes`, only those labels, relabeled 0..len(classes)-1.
+    With `classes`, only those labels, relabeled 0..len(classes)-1; with `label`, only the
+    examples of that (relabeled) label, e.g. one domain of a two-domain dataset.
     """
     opened = _open(name, split, data_dir, source_dir, image_size, classes)
     dataset_spec = opened.spec
-    ds = _examples(opened, split, image_size, input_context).cache()
+    ds = _examples(opened, split, image_size, input_context)
+    if label is not None:
+        if not 0 <= label < dataset_spec.num_classes:
+            raise ValueError(f"label {label} is not a label of {name} (0..{dataset_spec.num_classes - 1})")
+        ds = ds.filter(lambda example: tf.equal(example["label"], label))
+    ds = ds.cache()
     if input_context is not None:
         batch_size = input_context.get_per_replica_batch_size(batch_size)
     if shuffle:

@@ -277,12 +277,18 @@ def prepare(
     it for catalog datasets) when the data is neither prepared nor obtainable,
     DataFormatError for corrupt source files.
     """
+    from zoo.data import domains
+
     if builder.is_prepared():
         return
-    own = isinstance(builder, _ArrayBuilder)
+    own = isinstance(builder, (_ArrayBuilder, domains.ZooFashionEdges2Shoes, domains.ZooEdges2Shoes))
     if not _download_is_mocked():
         if isinstance(builder, ZooIdxImages):
             locate_idx_files(builder.builder_config, source_dir)
+        elif isinstance(builder, domains.ZooFashionEdges2Shoes):
+            locate_idx_files(IDX_CONFIGS["fashion_mnist"], source_dir)
+        elif isinstance(builder, domains.ZooEdges2Shoes):
+            domains.find_archive(source_dir or data_root(builder) / "downloads" / "manual")
         elif not own and builder.url_infos:
             reason = _unreachable(next(iter(builder.url_infos)))
             if reason:
