@@ -147,10 +147,11 @@ def _noise_batch_norm(h, noise, name: str):
     """Batch norm whose scale and shift are linear functions of the noise (conditional batch norm,
     IAE Appendix B.2): gamma = 1 + W_g n, beta = W_b n, so different noise draws give different
     outputs in every layer. Without noise, ordinary batch norm with learned gamma and beta."""
+    # Synchronized: under MirroredStrategy the statistics are the global batch's, as on one device.
     if noise is None:
-        return layers.BatchNormalization(name=f"{name}_bn")(h)
+        return layers.BatchNormalization(synchronized=True, name=f"{name}_bn")(h)
     channels = h.shape[-1]
-    h = layers.BatchNormalization(center=False, scale=False, name=f"{name}_bn")(h)
+    h = layers.BatchNormalization(center=False, scale=False, synchronized=True, name=f"{name}_bn")(h)
     gamma = layers.Reshape((1, 1, channels))(layers.Dense(channels, name=f"{name}_gamma")(noise))
     beta = layers.Reshape((1, 1, channels))(layers.Dense(channels, name=f"{name}_beta")(noise))
     return h * (1.0 + gamma) + beta

@@ -86,6 +86,7 @@ class Translator(ZooModel):
     """The two generators and the code discriminator; families add their discriminators and phases."""
 
     TWO_DOMAINS = True
+    PICTURES = ("translations", "decodings")
 
     def __init__(self, config: TranslationConfig, spec):
         if spec.num_classes != 2:
@@ -119,6 +120,7 @@ class Translator(ZooModel):
 
     @staticmethod
     def _run(network, images, noise, training):
+        images = tf.convert_to_tensor(images, tf.float32)
         logits = network(images if noise is None else [images, noise], training=training)
         return tf.sigmoid(logits)
 
