@@ -114,15 +114,26 @@ def test_saved_model_cli_lists_every_endpoint(exported):
         assert f"signature_def['{endpoint}']" in result.stdout
 
 
+def _seeded_request(model):
+    """A random endpoint ("sample", else "reconstruct": both draw noise in every tiny preset) and a
+    valid value for its other inputs, as JSON-style lists: 3 outputs per request."""
+    endpoints = model.endpoints()
+    name = "sample" if "sample" in endpoints else "reconstruct"
+    others = {"n": 3, "images": np.zeros([3, *model.spec.image_shape]).tolist(),
+              "code": np.zeros([3, *model.serving_specs()["code"].shape[1:]]).tolist()}
+    return name, {key: others[key] for key in endpoints[name][1] if key != "seed"}
+
+
 def test_seed_reproduces_and_empty_seed_draws_fresh(exported):
     import tensorflow as tf
 
-    _, _, path = exported
+    _, model, path = exported
+    endpoint, others = _seeded_request(model)
     loaded = tf.saved_model.load(path)
-    draw = lambda seed, model=loaded: client.predict(path, {"signature_name": "sample", "inputs": {"n": 3, "seed": seed}},
-                                                     model)
+    draw = lambda seed, model=loaded: client.predict(
+        path, {"signature_name": endpoint, "inputs": {**others, "seed": seed}}, model)
     first, again = draw([7, 8]), draw([7, 8], None)  # None: loaded anew
-    assert first == again and np.array(first["outputs"]["images"]).shape[0] == 3
+    assert first == again and np.array(next(iter(first["outputs"].values()))).shape[0] == 3
     assert draw([]) != draw([])
     assert draw([]) != draw([], None)
 
@@ -143,11 +154,12 @@ def _images_endpoint(model):
 def test_bad_requests_get_an_error_not_a_crash(exported, case, message):
     _, model, path = exported
     endpoint, others = _images_endpoint(model)
+    seeded, seeded_others = _seeded_request(model)
     request_body = {
         "wrong_shape": {"signature_name": endpoint, "inputs": {"images": [[[[0.5]]]], **others}},
-        "float_for_int": {"signature_name": "sample", "inputs": {"n": 2.5, "seed": [1, 2]}},
-        "seed_of_three": {"signature_name": "sample", "inputs": {"n": 2, "seed": [1, 2, 3]}},
-        "missing_input": {"signature_name": "sample", "inputs": {"n": 2}},
+        "float_for_int": {"signature_name": seeded, "inputs": {**seeded_others, "seed": [1.5, 2.5]}},
+        "seed_of_three": {"signature_name": seeded, "inputs": {**seeded_others, "seed": [1, 2, 3]}},
+        "missing_input": {"signature_name": seeded, "inputs": seeded_others},
         "unknown_signature": {"signature_name": "nope", "inputs": {}},
     }[case]
     response = client.predict(path, request_body)
