@@ -22,10 +22,11 @@ import tensorflow as tf
 from absl import app, flags
 
 from experiments import common
+from zoo import classifier as zoo_classifier
 from zoo import cli
 
 flags.DEFINE_integer("examples", 1000, "test images measured")
-flags.DEFINE_integer("classifier_epochs", 3, "epochs of the real-data classifier")
+flags.DEFINE_integer("classifier_epochs", 3, "epochs of the real-data classifier (zoo.classifier)")
 
 RUNS = {
     "deterministic, 20-D code": ("iae/mnist_deterministic", ["adversarial=true"]),
@@ -34,26 +35,6 @@ RUNS = {
     "5-D code + 100-D noise": ("iae/mnist_stochastic", ["code_size=5"]),
 }
 DRAWS = 7
-
-
-def real_data_classifier(dataset: str, epochs: int, seed: int):
-    """A small convolutional classifier trained on the real training split; (model, test accuracy)."""
-    import keras
-
-    from zoo import data
-
-    keras.utils.set_random_seed(seed)
-    train, test = data.arrays(dataset, "train"), data.arrays(dataset, "test")
-    spec = data.spec(dataset)
-    model = keras.Sequential([
-        keras.Input(spec.image_shape),
-        keras.layers.Conv2D(32, 3, padding="same", activation="relu"), keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(64, 3, padding="same", activation="relu"), keras.layers.MaxPooling2D(),
-        keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(spec.num_classes)])
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    model.fit(train["image"], train["label"], batch_size=128, epochs=epochs, verbose=2)
-    return model, float(model.evaluate(test["image"], test["label"], verbose=0)[1])
 
 
 def measure(model, classifier, images, labels, seed: int) -> dict:
@@ -72,8 +53,8 @@ def main(argv):
     workdirs = common.train_runs(RUNS, flags_.workdir or "runs/iae_fig2")
     test = data.arrays(flags_.dataset, "test")
     images, labels = test["image"][:flags_.examples], test["label"][:flags_.examples]
-    classifier, accuracy = real_data_classifier(flags_.dataset, flags_.classifier_epochs, flags_.seed)
-    print(f"\nclassifier test accuracy on real images: {accuracy:.4f}\n")
+    classifier, info = zoo_classifier.load_or_train(flags_.dataset, flags_.classifier_epochs, flags_.seed)
+    print(f"\nlabels by {zoo_classifier.describe(info)}\n")
     print("| model | label kept by reconstructions | diversity (MSE between two draws) |\n|---|---|---|")
     panels = {}
     for name, workdir in workdirs.items():

@@ -32,3 +32,24 @@ def hungarian_error(clusters, labels, num_classes: int) -> float:
 
 def classification_error(probs, labels) -> float:
     return float(np.mean(np.argmax(np.asarray(probs), axis=1) != np.asarray(labels)))
+
+
+def diversity(draws) -> float:
+    """How much K outputs for the same inputs differ, [K, N, ...] -> the mean absolute difference per
+    pixel over all pairs of draws, averaged over inputs (0: the noise is ignored)."""
+    draws = np.asarray(draws, np.float32)
+    k = len(draws)
+    if k < 2:
+        raise ValueError(f"diversity needs at least two draws, got {k}")
+    pairs = [np.abs(draws[i] - draws[j]).mean() for i in range(k) for j in range(i + 1, k)]
+    return float(np.mean(pairs))
+
+
+def edge_disagreement(edges, reference) -> float:
+    """The share of pixels where two binary edge maps disagree (0: the same content)."""
+    return float(np.mean((np.asarray(edges) > 0.5) != (np.asarray(reference) > 0.5)))
+
+
+def domain_score(probabilities, domain: int) -> float:
+    """Mean probability a domain classifier gives the wanted domain: the realism of translations."""
+    return float(np.mean(np.asarray(probabilities)[:, domain]))
