@@ -284,8 +284,8 @@ registry.register_preset("cycleiae/tiny", dataclasses.replace(
     decoder_noise_size=3, batch_size=2, steps=4, log_every=2, checkpoint_every=2, image_every=2, jit_compile=False))
 # The CPU-sized comparison with `cyclegan/fashion_edges2shoes` (experiments/cycle_table.py).
 registry.register_preset("cycleiae/fashion_edges2shoes", dataclasses.replace(
-    _BASE, widths=(32, 64, 128), discriminator_widths=(32, 64, 128), batch_size=32, steps=3000,
-    checkpoint_every=500, image_every=500))
+    _BASE, widths=(16, 32, 64), discriminator_widths=(16, 32, 64), residual_blocks=3, batch_size=32,
+    steps=2000, checkpoint_every=500, image_every=500))
 # Fig. 9: female -> male faces, stochastic encoder (100-D) and deterministic decoder.
 registry.register_preset("cycleiae/celeba_female_to_male", dataclasses.replace(
     _BASE, dataset="celeb_a", image_size=64, encoder_noise_size=100, decoder_noise_size=0, steps=20000,
