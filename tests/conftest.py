@@ -18,3 +18,21 @@ def mirrored():
     from zoo import training
 
     return training.make_strategy("mirrored", cpu_replicas=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """name -> (workdir, last logs) of a tiny preset trained once per session on one device: the
+    tests that only read a trained run (outputs, evaluation, export, the single-device side of the
+    mirrored comparison) share it instead of training their own."""
+    from zoo import registry, training
+
+    runs = {}
+
+    def trained(name: str):
+        if name not in runs:
+            workdir = tmp_path_factory.mktemp(name.replace("/", "_"))
+            runs[name] = (workdir, training.run(registry.resolve(preset_name=name), str(workdir), verbose=0))
+        return runs[name]
+
+    return trained

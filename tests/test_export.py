@@ -66,11 +66,10 @@ def example_inputs(model, config):
 
 
 @pytest.fixture(scope="module", params=TINY)
-def exported(request, tmp_path_factory):
+def exported(request, tmp_path_factory, tiny_run):
     """A tiny preset of every family and endpoint variant, trained a few steps and exported."""
     config = registry.resolve(preset_name=request.param)
-    workdir = tmp_path_factory.mktemp("run")
-    training.run(config, str(workdir), verbose=0)
+    workdir, _ = tiny_run(request.param)
     path = saved_model.export(str(workdir), str(tmp_path_factory.mktemp("exported")))
     _, _, model = training.restore(str(workdir))
     return config, model, path

@@ -20,9 +20,9 @@ def _first_batch(config):
 
 
 @pytest.mark.parametrize("name", TINY)
-def test_tiny_preset_trains_and_writes_its_run(name, tmp_path):
+def test_tiny_preset_trains_and_writes_its_run(name, tiny_run):
     config = registry.resolve(preset_name=name)
-    logs = training.run(config, str(tmp_path), verbose=0)
+    tmp_path, logs = tiny_run(name)
     assert logs and all(np.isfinite(v) for v in logs.values()), logs
     assert json.loads((tmp_path / "config.json").read_text())["model"] == config.model
     assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith(f"ckpt-{config.steps}")
@@ -57,9 +57,9 @@ def test_each_phase_moves_only_its_own_weights(name):
 
 
 @pytest.mark.parametrize("name", TINY)
-def test_evaluation_changes_no_weights(name, tmp_path):
+def test_evaluation_changes_no_weights(name, tiny_run):
     config = registry.resolve(preset_name=name)
-    training.run(config, str(tmp_path), verbose=0)
+    tmp_path, _ = tiny_run(name)
     _, spec, model = training.restore(str(tmp_path))
     before = _weights(model)
     validation = data.load(config.dataset, "validation", batch_size=8)
@@ -115,14 +115,14 @@ def test_same_seed_same_result(tmp_path):
 
 
 @pytest.mark.parametrize("name", TINY)
-def test_mirrored_on_two_cpus_matches_one_device(name, tmp_path, mirrored):
+def test_mirrored_on_two_cpus_matches_one_device(name, tmp_path, tiny_run, mirrored):
     config = registry.resolve(preset_name=name)
-    single = training.run(config, str(tmp_path / "single"), verbose=0)
+    single_dir, single = tiny_run(name)
     replicated = training.run(config, str(tmp_path / "mirrored"), strategy=mirrored, verbose=0)
     assert mirrored.num_replicas_in_sync == 2
     for key in single:
         assert replicated[key] == pytest.approx(single[key], rel=1e-4, abs=1e-5), key
-    a = _weights(training.restore(str(tmp_path / "single"))[2])
+    a = _weights(training.restore(str(single_dir))[2])
     b = _weights(training.restore(str(tmp_path / "mirrored"))[2])
     for key in a:
         np.testing.assert_allclose(a[key], b[key], rtol=1e-4, atol=1e-5, err_msg=key)
