@@ -60,6 +60,60 @@ def load_or_train(dataset: str, epochs: int = EPOCHS, seed: int = 0, retrain: bo
     return model, info
 
 
+class Scorer:
+    """Features and class probabilities of images for IS / FID, from a pluggable network: the zoo's
+    classifier of a dataset (`Scorer.zoo`) or the standard Inception-v3 (`Scorer.inception`)."""
+
+    def __init__(self, name: str, features_model, probabilities_model, prepare=lambda images: images):
+        self.name, self._features, self._probabilities, self._prepare = name, features_model, probabilities_model, prepare
+
+    @classmethod
+    def zoo(cls, dataset: str, **options):
+        import keras
+
+        model, info = load_or_train(dataset, **options)
+        features = keras.Model(model.inputs, model.get_layer("features").output)
+        return cls(describe(info), features, model)
+
+    @classmethod
+    def inception(cls, weights: str = "imagenet"):
+        """Keras's InceptionV3 (pool features, ImageNet probabilities) on images resized to 299x299 RGB.
+        `weights`: "imagenet" (Keras downloads them once into ~/.keras/models) or a weights file."""
+        import keras
+        import tensorflow as tf
+
+        from zoo.data import DataNotFoundError
+
+        try:
+            network = keras.applications.InceptionV3(weights=weights)
+        except Exception as e:  # no network and no cached file
+            raise DataNotFoundError(
+                f"Inception-v3 weights are not available here ({type(e).__name__}: {str(e)[:120]}). On a machine "
+                "with internet run `python -c \"import keras; keras.applications.InceptionV3()\"` and copy "
+                "~/.keras/models/inception_v3_weights_tf_dim_ordering_tf_kernels.h5 here, or score with the zoo's "
+                "classifier (`python -m zoo.classifier --dataset=...`).") from None
+        features = keras.Model(network.inputs, network.get_layer("avg_pool").output)
+
+        def prepare(images):
+            images = tf.image.resize(tf.convert_to_tensor(images, tf.float32), (299, 299))
+            images = tf.image.grayscale_to_rgb(images) if images.shape[-1] == 1 else images
+            return images * 2.0 - 1.0  # Inception's [-1, 1]
+
+        return cls("Inception-v3 (ImageNet weights)", features, network, prepare)
+
+    def _run(self, model, images, batch_size: int = 250):
+        import numpy as np
+
+        return np.concatenate([np.asarray(model(self._prepare(images[i:i + batch_size]), training=False))
+                               for i in range(0, len(images), batch_size)])
+
+    def features(self, images):
+        return self._run(self._features, images)
+
+    def probabilities(self, images):
+        return self._run(self._probabilities, images)
+
+
 def describe(info: dict) -> str:
     return (f"the zoo's {info['dataset']} classifier (2 conv layers, {info['epochs']} epochs, seed {info['seed']}; "
             f"test accuracy {info['test_accuracy']:.4f})")

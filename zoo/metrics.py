@@ -53,3 +53,28 @@ def edge_disagreement(edges, reference) -> float:
 def domain_score(probabilities, domain: int) -> float:
     """Mean probability a domain classifier gives the wanted domain: the realism of translations."""
     return float(np.mean(np.asarray(probabilities)[:, domain]))
+
+
+def inception_score(probabilities, splits: int = 10) -> tuple[float, float]:
+    """Inception Score (Salimans et al. 2016), exp E_x KL(p(y | x) || p(y)), with any classifier's
+    p(y | x) [N, classes]: mean and std over `splits` disjoint parts, as usually reported."""
+    probabilities = np.asarray(probabilities, np.float64)
+    scores = []
+    for part in np.array_split(probabilities, splits):
+        marginal = part.mean(axis=0, keepdims=True)
+        kl = np.sum(part * (np.log(part + 1e-12) - np.log(marginal + 1e-12)), axis=1)
+        scores.append(float(np.exp(kl.mean())))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def frechet_distance(features, reference_features) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets [N, D] (FID, Heusel et al. 2017,
+    with whatever network gave the features): |mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))."""
+    from scipy import linalg
+
+    a, b = np.asarray(features, np.float64), np.asarray(reference_features, np.float64)
+    mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
+    root = root.real  # numerical error leaves a tiny imaginary part
+    return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2.0 * root))
