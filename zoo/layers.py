@@ -203,3 +203,15 @@ def patch_discriminator(input_shape, widths: tuple[int, ...], name: str = "discr
         h = layers.LeakyReLU(0.2)(h)
     logits = layers.Conv2D(1, 4, padding="same", name=f"{name}_logits")(h)
     return keras.Model(image, logits, name=name)
+
+
+def feature_discriminator(image_shape, widths: tuple[int, ...], name: str = "discriminator") -> keras.Model:
+    """x -> {"logit": [B, 1], "features": the last convolution's activations}: an image GAN's
+    discriminator whose features also serve as a perceptual space (learned-prior AAE, Eq. 5)."""
+    _check_downsampling(image_shape, len(widths))
+    image = keras.Input(image_shape, name="image")
+    h = image
+    for i, width in enumerate(widths):
+        h = layers.LeakyReLU(0.2)(layers.Conv2D(width, 4, strides=2, padding="same", name=f"{name}_conv{i}")(h))
+    logit = layers.Dense(1, name=f"{name}_logit")(layers.Flatten()(h))
+    return keras.Model(image, {"logit": logit, "features": h}, name=name)

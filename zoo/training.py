@@ -75,8 +75,10 @@ def train_dataset(config, shuffle_seed: int) -> tf.data.Dataset:
     options = data_options(config)
     if registry.family(config.model).model_cls.TWO_DOMAINS:
         return _shard_by_data(unpaired_dataset(config, shuffle_seed))
+    # Only families that train on every label (a label-conditional prior) see the labels.
+    with_labels = registry.family(config.model).model_cls.uses_labels(config)
     unlabeled = data.load(config.dataset, "train", batch_size=config.batch_size, shuffle=True, repeat=True,
-                          seed=shuffle_seed, drop_remainder=True, with_labels=False, **options)
+                          seed=shuffle_seed, drop_remainder=True, with_labels=with_labels, **options)
     if not config.num_labels:
         return _shard_by_data(unlabeled)
     subset = data.labeled_subset(config.dataset, config.num_labels, seed=config.seed, **options)

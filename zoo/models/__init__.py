@@ -1,2 +1,2 @@
 """Model families; importing this package registers every family and its presets."""
-from zoo.models import aae, cyclegan, cycleiae, fiae, iae, infogan, pixelcnn, pixelgan, vae, vampprior  # noqa: F401
+from zoo.models import aae, cyclegan, cycleiae, fiae, iae, infogan, lpaae, pixelcnn, pixelgan, vae, vampprior  # noqa: F401
