@@ -51,3 +51,23 @@ def test_toy_experiments_train_measure_and_draw(script, size, table_row, tmp_pat
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert table_row in result.stdout and out.stat().st_size > 0
+
+
+def test_cycle_table_measures_both_families_and_draws_fig8(tmp_path):
+    out = tmp_path / "fig8.png"
+    result = subprocess.run([sys.executable, "-m", "experiments.cycle_table", "--preset=tiny", "--steps=2", "--seeds=0",
+                             "--examples=20", f"--workdir={tmp_path / 'runs'}", f"--out={out}"],
+                            cwd=REPO, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "ZOO_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| cycleiae |" in result.stdout and "| cyclegan |" in result.stdout and out.stat().st_size > 0
+
+
+def test_learned_prior_table_scores_and_draws_fig10(tmp_path):
+    out = tmp_path / "fig10.png"
+    result = subprocess.run([sys.executable, "-m", "experiments.lp_table", "--dataset=digits", "--steps=2",
+                             "--samples=100", "--seeds=0", "--rows=vae,supervised", f"--workdir={tmp_path / 'runs'}",
+                             f"--out={out}"], cwd=REPO, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "ZOO_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| vae | 16 |" in result.stdout and "| supervised | 16 |" in result.stdout and out.stat().st_size > 0
