@@ -71,7 +71,8 @@ def data_options(config) -> dict:
 def train_dataset(config, shuffle_seed: int) -> tf.data.Dataset:
     """Unlabeled global batches {"image"}; with num_labels, zipped with labeled batches of a fixed
     class-balanced subset {"labeled_image", "labeled_label"}. Labels of the unlabeled stream are
-    dropped here, so no phase can read them."""
+    dropped here, so no phase can read them, unless the family trains on every label
+    (`uses_labels`). Two-domain families get `unpaired_dataset`."""
     options = data_options(config)
     if registry.family(config.model).model_cls.TWO_DOMAINS:
         return _shard_by_data(unpaired_dataset(config, shuffle_seed))

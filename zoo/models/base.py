@@ -22,12 +22,12 @@ from zoo import losses
 class ZooModel(keras.Model):
     VALIDATION_METRICS: tuple[str, ...] = ("reconstruction_error",)
     TWO_DOMAINS = False  # True: trains on {"image": domain A, "code_image": domain B} (zoo.data.domains)
+    PICTURE_SAMPLES, PICTURE_RECONSTRUCTIONS = 64, 32  # images in the sample / reconstruction grids
 
     @classmethod
     def uses_labels(cls, config) -> bool:
         """Whether training batches carry every image's "label" (a label-conditional prior)."""
         return False
-    PICTURE_SAMPLES, PICTURE_RECONSTRUCTIONS = 64, 32  # images in the sample / reconstruction grids
 
     def __init__(self, config, spec, phases: dict[str, tuple[str, ...]], metric_names: tuple[str, ...]):
         """`phases`: phase -> sub-model attributes it moves, in the order train_step runs them;
