@@ -11,6 +11,7 @@ flags.DEFINE_string("out", "", "PNG to write")
 flags.DEFINE_integer("steps", None, "training steps per run (default: each preset's)")
 flags.DEFINE_string("dataset", "fashion_mnist", "dataset of every run")
 flags.DEFINE_integer("seed", 0, "run seed")
+flags.DEFINE_multi_string("set", [], "extra config overrides for every run, e.g. --set=jit_compile=false")
 FLAGS = flags.FLAGS
 
 
@@ -21,7 +22,7 @@ def train_runs(runs: dict[str, tuple[str, list[str]]], root: str) -> dict[str, s
     workdirs = {}
     for name, (preset, overrides) in runs.items():
         config = registry.resolve(preset_name=preset, dataset=FLAGS.dataset, steps=FLAGS.steps, seed=FLAGS.seed,
-                                  overrides=overrides)
+                                  overrides=overrides + FLAGS.set)
         workdirs[name] = os.path.join(root, name)
         print(f"{name}: {preset} {' '.join(overrides)} -> {workdirs[name]}", flush=True)
         training.run(config, workdirs[name])

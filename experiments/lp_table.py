@@ -35,6 +35,7 @@ flags.DEFINE_string("dataset", "fashion_mnist", "dataset")
 flags.DEFINE_integer("samples", 5000, "samples scored per run")
 flags.DEFINE_string("scorer", "zoo", "'zoo' (the zoo's classifier of the dataset) or 'inception'")
 flags.DEFINE_string("out", "docs/lpaae_fig10_conditional.png", "the supervised row's grid")
+flags.DEFINE_multi_string("set", [], "extra config overrides for every run")
 
 AUTOENCODER = ["architecture=conv", "widths=32,64"]  # every row's encoder / decoder
 ROWS = {  # name -> (preset, overrides): the same autoencoder, the model's own prior and losses
@@ -94,7 +95,7 @@ def main(argv):
         for code_size in map(int, FLAGS.code_sizes):
             for seed in map(int, FLAGS.seeds):
                 config = registry.resolve(preset_name=preset, dataset=FLAGS.dataset, seed=seed, steps=FLAGS.steps,
-                                          overrides=overrides + [f"code_size={code_size}"])
+                                          overrides=overrides + [f"code_size={code_size}"] + FLAGS.set)
                 workdir = os.path.join(FLAGS.workdir, f"{row}_code{code_size}_seed{seed}")
                 training.run(config, workdir)
                 _, _, model = training.restore(workdir)

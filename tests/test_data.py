@@ -191,6 +191,7 @@ def test_unknown_split_lists_known_splits(digits_dir):
 def test_dataset_names():
     assert data.DATASETS == (
         "digits", "fashion_mnist", "mnist", "svhn_cropped", "smallnorb", "cifar10", "celeb_a", "oxford_flowers102",
+        "fashion_edges2shoes", "edges2shoes",
     )
 
 

