@@ -83,7 +83,8 @@ class CycleIAEConfig(TranslationConfig):
 
 
 class Translator(ZooModel):
-    """The two generators and the code discriminator; families add their discriminators and phases."""
+    """The two generators and the code discriminator; families add their discriminators, and their
+    phases with a classmethod `plan(config) -> (phases, metric names)`."""
 
     TWO_DOMAINS = True
     PICTURES = ("translations", "decodings")
@@ -104,10 +105,6 @@ class Translator(ZooModel):
                                                name="decoder")
         self.code_discriminator = layers.patch_discriminator(shape, config.discriminator_widths,
                                                              name="code_discriminator")
-
-    @classmethod
-    def plan(cls, config):
-        raise NotImplementedError
 
     def make_optimizer(self, phase):
         rate = self.config.discriminator_learning_rate if "discriminator" in phase else self.config.generator_learning_rate
@@ -162,19 +159,19 @@ class Translator(ZooModel):
         return np.stack([np.asarray(c) for c in columns], axis=1)
 
     # --- training draws ----------------------------------------------------------------------------
-    def _train_translate(self, images, salt):
+    def _train_run(self, network, noise_size, images, salt):
+        """`network` in training mode on this replica's images, its noise this replica's slice of
+        the global draw."""
         noise = None
-        if self.config.encoder_noise_size:
-            noise = self.replica_slice(
-                lambda k: self._noise(self.config.encoder_noise_size, k, self.seed(salt)), tf.shape(images)[0])
-        return self._run(self.encoder, images, noise, training=True)
+        if noise_size:
+            noise = self.replica_slice(lambda k: self._noise(noise_size, k, self.seed(salt)), tf.shape(images)[0])
+        return self._run(network, images, noise, training=True)
+
+    def _train_translate(self, images, salt):
+        return self._train_run(self.encoder, self.config.encoder_noise_size, images, salt)
 
     def _train_decode(self, codes, salt):
-        noise = None
-        if self.config.decoder_noise_size:
-            noise = self.replica_slice(
-                lambda k: self._noise(self.config.decoder_noise_size, k, self.seed(salt)), tf.shape(codes)[0])
-        return self._run(self.decoder, codes, noise, training=True)
+        return self._train_run(self.decoder, self.config.decoder_noise_size, codes, salt)
 
     # --- the code GAN (shared) ---------------------------------------------------------------------
     def code_discriminator_phase(self, data):
