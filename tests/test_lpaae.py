@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import losses, registry, training
+from zoo import data, losses, registry, training
 
 
 def _model(*overrides, preset="lpaae/tiny"):
@@ -67,3 +67,62 @@ def test_supervised_prior_trains_on_labels_and_samples_the_requested_condition()
     assert images.shape == (3, 8, 8, 1)
     _, unsupervised, batch = _model(preset="lpaae/tiny_unsupervised")
     assert "label" not in batch and unsupervised.code_discriminator.inputs[0].shape[-1] == config.code_size
+
+
+def _caption_file(tmp_path, rows=None, size=4):
+    """Two captions per digit class, each a random `size`-D vector; example i gets its class's."""
+    labels = data.arrays("digits", "train")["label"]
+    table = np.random.default_rng(0).normal(size=(20, size)).astype(np.float32)
+    index = np.stack([2 * labels, 2 * labels + 1], axis=1)[:rows]
+    path = str(tmp_path / "captions.npz")
+    np.savez(path, train_table=table, train_index=index)
+    return path, table, labels
+
+
+def test_embedding_prior_reads_captions_and_regresses_them(tmp_path):
+    path, table, _ = _caption_file(tmp_path)
+    config, model, batch = _model("conditioning=embedding", f"embeddings={path}", "embedding_size=4")
+    assert batch["embedding"].shape == (config.batch_size, 2, 4) and "label" not in batch
+    assert model.code_discriminator.inputs[0].shape[-1] == config.code_size + 4
+    # One training step: every phase runs, the bank holds this batch's captions (rows of the table).
+    model.train_step(batch)
+    assert int(model.bank_written) == config.batch_size
+    remembered = model.bank.numpy()[:config.batch_size]
+    assert all(np.isclose(table, row).all(axis=1).any() for row in remembered)
+    assert model.sample(3, tf.constant([1, 2])).shape == (3, 8, 8, 1)
+    assert model.sample_conditional(tf.constant(table[:3]), tf.constant([1, 2])).shape == (3, 8, 8, 1)
+    # L_I, a squared error to s, reaches CG.
+    with tf.GradientTape() as tape:
+        generated, condition = model._generated(2, 1, tf.constant(table[:2]))
+        information = tf.reduce_sum(tf.square(model.q_network(generated, training=True)["logits"] - condition))
+    gradients = tape.gradient(information, model.code_generator.trainable_variables)
+    assert all(g is not None for g in gradients) and any(float(tf.reduce_sum(tf.abs(g))) > 0 for g in gradients)
+
+
+def test_embedding_prior_refuses_mismatched_captions(tmp_path):
+    path, _, labels = _caption_file(tmp_path)
+    with pytest.raises(ValueError, match="embedding_size=5"):
+        _model("conditioning=embedding", f"embeddings={path}", "embedding_size=5")
+    short, _, _ = _caption_file(tmp_path, rows=len(labels) - 1)
+    with pytest.raises(data.DataFormatError, match="caption rows"):
+        _model("conditioning=embedding", f"embeddings={short}", "embedding_size=4")
+    with pytest.raises(ValueError, match="needs an `embeddings` file"):
+        _model("conditioning=embedding")
+    with pytest.raises(data.DataNotFoundError, match="no caption embeddings"):
+        _model("conditioning=embedding", f"embeddings={tmp_path / 'missing.npz'}", "embedding_size=4")
+
+
+def test_embedding_prior_trains_exports_and_serves_captions(tmp_path):
+    from export import saved_model
+
+    path, table, _ = _caption_file(tmp_path)
+    config = registry.resolve(preset_name="lpaae/tiny", overrides=["conditioning=embedding", f"embeddings={path}",
+                                                                   "embedding_size=4"])
+    training.run(config, str(tmp_path / "run"), verbose=0)
+    served = tf.saved_model.load(saved_model.export(str(tmp_path / "run"), str(tmp_path / "export")))
+    request = {"embeddings": tf.constant(table[:3]), "seed": tf.constant([1, 2])}
+    images = served.signatures["sample_conditional"](**request)["images"].numpy()
+    assert images.shape == (3, 8, 8, 1)
+    np.testing.assert_array_equal(images, served.signatures["sample_conditional"](**request)["images"].numpy())
+    # Unconditional draws take captions from the bank the checkpoint restored.
+    assert served.signatures["sample"](n=tf.constant(2), seed=tf.constant([1, 2]))["images"].shape == (2, 8, 8, 1)

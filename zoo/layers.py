@@ -190,17 +190,33 @@ def resnet_generator(input_shape, output_channels: int, widths: tuple[int, ...],
     return keras.Model([image, noise] if noise_size else image, logits, name=name)
 
 
-def patch_discriminator(input_shape, widths: tuple[int, ...], name: str = "discriminator") -> keras.Model:
+class MinibatchStddev(layers.Layer):
+    """Appends one feature map: the standard deviation of each feature across the batch, averaged
+    (Karras et al. 2018, Section 3). A discriminator that sees it can tell a batch of one repeated
+    image from a batch of varied ones: the per-example PatchGAN cannot, and a generator of images
+    (a CycleIAE encoder) then escapes it by emitting one image for every input."""
+
+    def call(self, h):
+        # sqrt(var + eps): finite gradient at a fully collapsed batch (var = 0).
+        spread = keras.ops.mean(keras.ops.sqrt(keras.ops.var(h, axis=0) + 1e-8))
+        return keras.ops.concatenate([h, keras.ops.ones_like(h[..., :1]) * spread], axis=-1)
+
+
+def patch_discriminator(input_shape, widths: tuple[int, ...], name: str = "discriminator",
+                        minibatch_stddev: bool = False) -> keras.Model:
     """PatchGAN (pix2pix / CycleGAN): 4x4 convolutions, stride 2 for all widths but the last
     (stride 1), then a 4x4 convolution to one logit per patch: [B, h, w, 1]. No normalization, so
     that gradient penalties see each example alone. A joint discriminator D(x, z) of two images is
-    this network on their channels concatenated (`input_shape` = H x W x (C_x + C_z))."""
+    this network on their channels concatenated (`input_shape` = H x W x (C_x + C_z)).
+    `minibatch_stddev` adds the batch's spread (`MinibatchStddev`) before the last convolution."""
     _check_downsampling(input_shape, len(widths) - 1)
     image = keras.Input(input_shape, name="image")
     h = image
     for i, width in enumerate(widths):
         h = layers.Conv2D(width, 4, strides=2 if i < len(widths) - 1 else 1, padding="same", name=f"{name}_conv{i}")(h)
         h = layers.LeakyReLU(0.2)(h)
+    if minibatch_stddev:
+        h = MinibatchStddev(name=f"{name}_minibatch_stddev")(h)
     logits = layers.Conv2D(1, 4, padding="same", name=f"{name}_logits")(h)
     return keras.Model(image, logits, name=name)
 

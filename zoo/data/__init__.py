@@ -35,8 +35,8 @@ from zoo.data import builders, domains  # noqa: F401  (domains registers its bui
 from zoo.data.idx import DataFormatError, DataNotFoundError
 
 __all__ = [
-    "DATASETS", "SPLITS", "DataFormatError", "DataNotFoundError", "DatasetSpec",
-    "arrays", "labeled_subset", "load", "shuffle_batches", "spec",
+    "DATASETS", "SPLITS", "Captions", "DataFormatError", "DataNotFoundError", "DatasetSpec",
+    "arrays", "labeled_subset", "load", "read_captions", "shuffle_batches", "spec",
 ]
 
 SPLITS = ("train", "validation", "test")
@@ -273,11 +273,56 @@ def _examples(opened: _Opened, split: str, image_size, input_context=None) -> tf
     return ds
 
 
-def _normalize(batch: dict, *, scale: float, offset: float, with_labels: bool) -> dict:
+def _normalize(batch: dict, *, scale: float, offset: float, with_labels: bool, captions=None) -> dict:
     out = {"image": tf.cast(batch["image"], tf.float32) * scale + offset}
     if with_labels:
         out["label"] = batch["label"]
+    if captions is not None:
+        out["embedding"] = tf.gather(captions, batch["caption_index"])
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Captions:
+    """Caption embeddings of one split, aligned with its examples in `load`'s order: example i
+    has the captions table[index[i]], [C, D] (C captions, e.g. Reed et al.'s 10 per flower)."""
+
+    table: np.ndarray  # [M, D] float32
+    index: np.ndarray  # [N, C] int32 rows of `table`
+
+    @property
+    def size(self) -> int:
+        return self.table.shape[1]
+
+
+CAPTIONS_FORMAT = ("an .npz with, per split, either `<split>` = [N, D] or [N, C, D] embeddings (C captions "
+                   "per example), or `<split>_table` = [M, D] with `<split>_index` = [N] or [N, C] rows of it; "
+                   "N = the split's examples in order (after any `classes` selection)")
+
+
+def read_captions(path: str, split: str) -> Captions:
+    """The caption embeddings of `split` from an .npz file (`CAPTIONS_FORMAT`)."""
+    if not os.path.exists(path):
+        raise DataNotFoundError(f"no caption embeddings at {path}: expected {CAPTIONS_FORMAT}")
+    with np.load(path) as archive:
+        if split in archive:
+            embeddings = np.asarray(archive[split], np.float32)
+            if embeddings.ndim == 2:
+                embeddings = embeddings[:, None]
+            if embeddings.ndim != 3:
+                raise DataFormatError(f"{path}: `{split}` has shape {embeddings.shape}; expected {CAPTIONS_FORMAT}")
+            n, c, d = embeddings.shape
+            return Captions(embeddings.reshape(n * c, d), np.arange(n * c, dtype=np.int32).reshape(n, c))
+        if f"{split}_table" in archive and f"{split}_index" in archive:
+            table = np.asarray(archive[f"{split}_table"], np.float32)
+            index = np.asarray(archive[f"{split}_index"], np.int32)
+            index = index[:, None] if index.ndim == 1 else index
+            if table.ndim != 2 or index.ndim != 2 or index.min(initial=0) < 0 or index.max(initial=0) >= len(table):
+                raise DataFormatError(f"{path}: `{split}_table` {table.shape} / `{split}_index` {index.shape} "
+                                      f"do not fit together; expected {CAPTIONS_FORMAT}")
+            return Captions(table, index)
+        raise DataFormatError(f"{path} has no captions for the {split} split (keys: {', '.join(archive.files)}); "
+                              f"expected {CAPTIONS_FORMAT}")
 
 
 def load(
@@ -295,6 +340,7 @@ def load(
     image_size: int | None = None,
     classes=None,
     label: int | None = None,
+    captions: Captions | None = None,
     input_context: tf.distribute.InputContext | None = None,
 ) -> tf.data.Dataset:
     """Batches {"image": float32 [B, H, W, C] in [0, 1], "label": int32 [B]} of one split.
@@ -304,11 +350,20 @@ def load(
     `shuffle_batches`); normalization runs on whole batches. With
     `input_context`, this pipeline reads its own shard and batches per replica.
     With `classes`, only those labels, relabeled 0..len(classes)-1; with `label`, only the
-    examples of that (relabeled) label, e.g. one domain of a two-domain dataset.
+    examples of that (relabeled) label, e.g. one domain of a two-domain dataset. With `captions`
+    (`read_captions`), batches also have "embedding": [B, C, D], each example's caption embeddings.
     """
     opened = _open(name, split, data_dir, source_dir, image_size, classes)
     dataset_spec = opened.spec
     ds = _examples(opened, split, image_size, input_context)
+    if captions is not None:
+        if input_context is not None:
+            raise ValueError("captions are aligned with the whole split: load them without an input_context")
+        if len(captions.index) != dataset_spec.num_examples[split]:
+            raise DataFormatError(f"{len(captions.index)} caption rows for the {dataset_spec.num_examples[split]} "
+                                  f"examples of {name}'s {split} split: {CAPTIONS_FORMAT}")
+        index = tf.constant(captions.index)
+        ds = ds.enumerate().map(lambda i, example: {**example, "caption_index": tf.gather(index, i)})
     if label is not None:
         if not 0 <= label < dataset_spec.num_classes:
             raise ValueError(f"label {label} is not a label of {name} (0..{dataset_spec.num_classes - 1})")
@@ -320,7 +375,8 @@ def load(
         ds = shuffle_batches(ds, seed, repeat, batch_size, drop_remainder)
     else:
         ds = (ds.repeat() if repeat else ds).batch(batch_size, drop_remainder=drop_remainder)
-    normalize = functools.partial(_normalize, with_labels=with_labels, **dataset_spec.normalization)
+    normalize = functools.partial(_normalize, with_labels=with_labels, **dataset_spec.normalization,
+                                  captions=None if captions is None else tf.constant(captions.table))
     ds = ds.map(normalize, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 

@@ -29,6 +29,11 @@ class ZooModel(keras.Model):
         """Whether training batches carry every image's "label" (a label-conditional prior)."""
         return False
 
+    @classmethod
+    def caption_file(cls, config) -> str:
+        """The caption-embedding file whose "embedding"s training batches carry ("" = none)."""
+        return ""
+
     def __init__(self, config, spec, phases: dict[str, tuple[str, ...]], metric_names: tuple[str, ...]):
         """`phases`: phase -> sub-model attributes it moves, in the order train_step runs them;
         `metric_names`: the training losses train_step reports."""

@@ -52,6 +52,8 @@ class TranslationConfig(configs.Config):
     generator_learning_rate: float = 2e-4
     discriminator_learning_rate: float = 2e-4
     beta_1: float = 0.5  # Adam's beta_1 (CycleGAN's)
+    # The code discriminator also sees the batch's spread (`layers.MinibatchStddev`): see CycleIAEConfig.
+    minibatch_stddev: bool = False
 
     TUNABLE: ClassVar[dict] = {
         **configs.Config.TUNABLE,
@@ -80,6 +82,11 @@ class CycleIAEConfig(TranslationConfig):
     joint_r1: float = 0.1
     # True also differentiates D's code input of the negative pair (a literal Appendix B.1).
     shared_input_gradient: bool = False
+    # Not in the paper. Only the regularization GAN keeps the codes informative: a constant encoder
+    # with a decoder that draws A images from its noise alone is an equilibrium of the reconstruction
+    # GAN (the joints match trivially), so a code discriminator that judges each image alone lets the
+    # encoder collapse to one image (measured: README). CycleGAN's L1 cycle has no such equilibrium.
+    minibatch_stddev: bool = True
 
 
 class Translator(ZooModel):
@@ -103,8 +110,8 @@ class Translator(ZooModel):
                                                name="encoder")
         self.decoder = layers.resnet_generator(shape, channels, config.widths, blocks, config.decoder_noise_size,
                                                name="decoder")
-        self.code_discriminator = layers.patch_discriminator(shape, config.discriminator_widths,
-                                                             name="code_discriminator")
+        self.code_discriminator = layers.patch_discriminator(shape, config.discriminator_widths, name="code_discriminator",
+                                                             minibatch_stddev=config.minibatch_stddev)
 
     def make_optimizer(self, phase):
         rate = self.config.discriminator_learning_rate if "discriminator" in phase else self.config.generator_learning_rate

@@ -21,6 +21,11 @@ Conditional priors (`conditioning`): "supervised" (Fig. 4) gives CG(z, s) the on
 D_C(z, s) the label too (the label of x for E(x), the drawn s for CG); "unsupervised" (Fig. 5) draws
 s from a `prior_categories`-way categorical, D_C label-agnostic. Both add Q(s | x), a classifier of
 generated images, and L_I.
+"embedding" (Section V, text-to-image) is the supervised prior with s a caption embedding
+(`embedding_size`-D, read from the `embeddings` file, `zoo.data.read_captions`; one of an image's
+captions drawn per step) instead of a one-hot label; Q regresses s, L_I = |Q(G(CG(z, s))) - s|^2 / 2
+(a unit-variance Gaussian Q, as InfoGAN's continuous codes). Unconditional draws take s from a bank
+of the last `condition_bank` training captions, kept in the checkpoint.
 """
 from __future__ import annotations
 
@@ -33,8 +38,8 @@ import tensorflow as tf
 from zoo import configs, layers, losses, registry
 from zoo.models.base import ZooModel, serving_seed
 
-CONDITIONING = ("none", "supervised", "unsupervised")
-(_PRIOR_NOISE, _PRIOR_LABEL, _GENERATOR_NOISE, _GENERATOR_LABEL, _CODE_NOISE, _CODE_LABEL) = range(61, 67)
+CONDITIONING = ("none", "supervised", "unsupervised", "embedding")
+(_PRIOR_NOISE, _PRIOR_LABEL, _GENERATOR_NOISE, _GENERATOR_LABEL, _CODE_NOISE, _CODE_LABEL, _CAPTION) = range(61, 68)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +57,9 @@ class LPAAEConfig(configs.Config):
     decoder_in_prior_phase: bool = True  # ablation C
     conditioning: str = "none"
     prior_categories: int = 10  # categories of s for the unsupervised conditional prior
+    embeddings: str = ""  # conditioning=embedding: the caption-embedding file (zoo.data.CAPTIONS_FORMAT)
+    embedding_size: int = 0  # D of those embeddings
+    condition_bank: int = 256  # conditioning=embedding: training captions kept for unconditional draws
     info_weight: float = 1.0  # lambda of L_I
     learning_rate: float = 2e-4
     beta_1: float = 0.5
@@ -72,6 +80,12 @@ class LPAAEConfig(configs.Config):
             raise ValueError(f"unknown conditioning '{self.conditioning}'; known: {', '.join(CONDITIONING)}")
         if self.conditioning != "none" and not self.learned_prior:
             raise ValueError("a conditional prior is a code generator CG(z, s): it needs learned_prior=true")
+        if (self.conditioning == "embedding") != bool(self.embeddings and self.embedding_size > 0):
+            raise ValueError("conditioning=embedding needs an `embeddings` file and its `embedding_size` (and other "
+                             "conditionings neither), got " + f"embeddings={self.embeddings!r}, "
+                             f"embedding_size={self.embedding_size}")
+        if self.conditioning == "embedding" and self.condition_bank < self.batch_size:
+            raise ValueError(f"condition_bank ({self.condition_bank}) must hold a batch ({self.batch_size})")
         if self.num_labels:
             raise ValueError("lpaae has no semi-supervised phase: leave num_labels at 0 (conditioning=supervised "
                              "uses every training label)")
@@ -81,14 +95,14 @@ class LPAAEConfig(configs.Config):
 class LPAAE(ZooModel):
     def __init__(self, config: LPAAEConfig, spec):
         super().__init__(config, spec, *self.plan(config))
-        self.num_conditions = {"none": 0, "supervised": spec.num_classes, "unsupervised": config.prior_categories}[
-            config.conditioning]
+        self.num_conditions = {"none": 0, "supervised": spec.num_classes, "unsupervised": config.prior_categories,
+                               "embedding": config.embedding_size}[config.conditioning]
         shape = spec.image_shape
         self.encoder = layers.image_encoder(shape, config.architecture, config.widths, {"code": config.code_size})
         self.decoder = layers.image_decoder(config.code_size, shape, config.architecture, config.widths)
         self.image_discriminator = layers.feature_discriminator(shape, config.image_discriminator_widths,
                                                                 name="image_discriminator")
-        label_aware = config.conditioning == "supervised"
+        label_aware = config.conditioning in ("supervised", "embedding")
         self.code_discriminator = layers.mlp(config.code_size + (self.num_conditions if label_aware else 0),
                                              config.code_discriminator_widths, 1, "code_discriminator")
         if config.learned_prior:
@@ -97,6 +111,12 @@ class LPAAE(ZooModel):
         if self.num_conditions:
             self.q_network = layers.image_encoder(shape, config.architecture, config.widths,
                                                   {"logits": self.num_conditions}, name="q_network")
+        if config.conditioning == "embedding":
+            # Written by every training step (the replicas' first copy), read by `condition_sample`.
+            self.bank = self.add_weight(shape=(config.condition_bank, config.embedding_size), initializer="zeros",
+                                        trainable=False, name="condition_bank", aggregation="only_first_replica")
+            self.bank_written = self.add_weight(shape=(), initializer="zeros", trainable=False, dtype="int32",
+                                                name="condition_bank_written", aggregation="only_first_replica")
 
     @classmethod
     def plan(cls, config):
@@ -116,6 +136,10 @@ class LPAAE(ZooModel):
     def uses_labels(cls, config) -> bool:
         return config.conditioning == "supervised"
 
+    @classmethod
+    def caption_file(cls, config) -> str:
+        return config.embeddings if config.conditioning == "embedding" else ""
+
     def make_optimizer(self, phase):
         return keras.optimizers.Adam(self.config.learning_rate, beta_1=self.config.beta_1)
 
@@ -130,9 +154,14 @@ class LPAAE(ZooModel):
         return self.decode(self.encode(images)["code"])
 
     def condition_sample(self, n, seed):
-        """s ~ uniform over the conditions, one-hot [n, K] (None without conditioning)."""
+        """s ~ uniform over the conditions, one-hot [n, K]; for embeddings, uniform over the bank of
+        training captions (None without conditioning)."""
         if not self.num_conditions:
             return None
+        if self.config.conditioning == "embedding":
+            filled = tf.maximum(tf.minimum(self.bank_written, self.config.condition_bank), 1)
+            rows = tf.random.stateless_uniform([n], seed, maxval=filled, dtype=tf.int32)
+            return tf.gather(tf.convert_to_tensor(self.bank), rows)
         return tf.one_hot(tf.random.stateless_uniform([n], seed, maxval=self.num_conditions, dtype=tf.int32),
                           self.num_conditions)
 
@@ -151,20 +180,26 @@ class LPAAE(ZooModel):
     def sample(self, n, seed):
         return self.decode(self.prior_code(n, seed)[0])
 
-    def sample_conditional(self, labels, seed):
-        """Images of the given conditions (label indices [n])."""
-        condition = tf.one_hot(labels, self.num_conditions)
-        return self.decode(self.prior_code(tf.shape(labels)[0], seed, condition)[0])
+    def sample_conditional(self, conditions, seed):
+        """Images of the given conditions: label indices [n], or embeddings [n, D] (conditioning=embedding)."""
+        condition = tf.convert_to_tensor(conditions, tf.float32) if self.config.conditioning == "embedding" else \
+            tf.one_hot(conditions, self.num_conditions)
+        return self.decode(self.prior_code(tf.shape(condition)[0], seed, condition)[0])
 
     def endpoints(self):
         endpoints = super().endpoints()
-        if self.num_conditions:
+        if self.config.conditioning == "embedding":
+            endpoints["sample_conditional"] = (
+                lambda embeddings, seed: {"images": self.sample_conditional(embeddings, serving_seed(seed))},
+                ["embeddings", "seed"])
+        elif self.num_conditions:
             endpoints["sample_conditional"] = (
                 lambda labels, seed: {"images": self.sample_conditional(labels, serving_seed(seed))}, ["labels", "seed"])
         return endpoints
 
     def serving_specs(self):
-        return {**super().serving_specs(), "labels": tf.TensorSpec([None], tf.int32, name="labels")}
+        return {**super().serving_specs(), "labels": tf.TensorSpec([None], tf.int32, name="labels"),
+                "embeddings": tf.TensorSpec([None, max(self.config.embedding_size, 1)], tf.float32, name="embeddings")}
 
     # --- training draws ----------------------------------------------------------------------------
     def _train_prior(self, batch, salt, condition=None):
@@ -178,14 +213,19 @@ class LPAAE(ZooModel):
         inputs = z if condition is None else tf.concat([z, condition], axis=-1)
         return self.code_generator(inputs, training=True), condition
 
-    def _generated(self, batch, salt):
-        code, condition = self._train_prior(batch, salt)
+    def _generated(self, batch, salt, condition=None):
+        code, condition = self._train_prior(batch, salt, condition)
         return tf.sigmoid(self.decoder(code, training=True)), condition
+
+    def _image_condition(self, data):
+        """s for the image GAN's draws: captions come from the batch (there is no prior over
+        embeddings); labels and categories are drawn uniformly."""
+        return self._data_condition(data) if self.config.conditioning == "embedding" else None
 
     # --- the phases --------------------------------------------------------------------------------
     def image_discriminator_phase(self, data):
         images = data["image"]
-        generated, _ = self._generated(tf.shape(images)[0], _PRIOR_NOISE)
+        generated, _ = self._generated(tf.shape(images)[0], _PRIOR_NOISE, self._image_condition(data))
         with tf.GradientTape() as tape:
             loss = losses.discriminator_loss(self.image_discriminator(images, training=True)["logit"],
                                              self.image_discriminator(generated, training=True)["logit"])
@@ -195,12 +235,16 @@ class LPAAE(ZooModel):
     def prior_improvement_phase(self, data):
         """Eq. 4: CG (and the decoder, switch C) make G(CG(z)) look real to D_I; + lambda L_I."""
         with tf.GradientTape() as tape:
-            generated, condition = self._generated(tf.shape(data["image"])[0], _GENERATOR_NOISE)
+            generated, condition = self._generated(tf.shape(data["image"])[0], _GENERATOR_NOISE,
+                                                   self._image_condition(data))
             loss = losses.generator_loss(self.image_discriminator(generated, training=True)["logit"])
             metrics = {"prior_generator_loss": loss}
             if condition is not None:
                 logits = self.q_network(generated, training=True)["logits"]
-                information = losses.softmax_cross_entropy(tf.argmax(condition, axis=-1), logits)
+                if self.config.conditioning == "embedding":
+                    information = losses.mean(0.5 * tf.reduce_sum(tf.square(logits - condition), axis=-1))
+                else:
+                    information = losses.softmax_cross_entropy(tf.argmax(condition, axis=-1), logits)
                 loss += self.config.info_weight * information
                 metrics["information_loss"] = information
         self.apply_phase("prior_improvement", tape, loss)
@@ -224,19 +268,33 @@ class LPAAE(ZooModel):
         return {"reconstruction_loss": loss}
 
     def _code_logits(self, code, condition):
-        if self.config.conditioning == "supervised":
+        if self.config.conditioning in ("supervised", "embedding"):
             code = tf.concat([code, condition], axis=-1)
         return self.code_discriminator(code, training=True)
 
     def _data_condition(self, data):
-        if self.config.conditioning != "supervised":
+        """The condition of each x: its one-hot label, or one of its captions drawn for this step."""
+        if self.config.conditioning == "supervised":
+            return tf.one_hot(data["label"], self.num_conditions)
+        if self.config.conditioning != "embedding":
             return None
-        return tf.one_hot(data["label"], self.num_conditions)
+        captions = data["embedding"]  # [B, C, D]
+        pick = self.replica_slice(lambda n: tf.random.stateless_uniform(
+            [n], self.seed(_CAPTION), maxval=tf.shape(captions)[1], dtype=tf.int32), tf.shape(captions)[0])
+        return tf.gather(captions, pick, axis=1, batch_dims=1)
+
+    def _remember(self, condition):
+        """Writes this batch's conditions into the bank's next rows (a ring)."""
+        rows = (self.bank_written + tf.range(tf.shape(condition)[0])) % self.config.condition_bank
+        self.bank.assign(tf.tensor_scatter_nd_update(self.bank, rows[:, None], condition))
+        self.bank_written.assign(self.bank_written + tf.shape(condition)[0])
 
     def code_discriminator_phase(self, data):
         """Eq. 6: D_C learns CG(z[, s]) = 1 (the learned prior) and E(x) = 0."""
         images = data["image"]
         data_condition = self._data_condition(data)
+        if self.config.conditioning == "embedding":
+            self._remember(data_condition)
         prior, prior_condition = self._train_prior(tf.shape(images)[0], _CODE_NOISE, data_condition)
         codes = self.encoder(images, training=True)["code"]
         with tf.GradientTape() as tape:
