@@ -10,6 +10,9 @@ Measured on test images, for shoes x with codes z_hat = f(x) and real edge maps 
   - content kept: the share of pixels where the edge map of a reconstruction disagrees with its
     code z_hat (and, for translations of real edge maps, the edge map of g(b, n) with b); lower is
     better, `zoo.data.domains.edge_map` is the edge detector that made the dataset;
+  - collapse: the codes' spread (each pixel's standard deviation across test shoes, averaged; real
+    edge maps' spread is printed beside it) and how much of its own input a reconstruction keeps
+    (|g(f(x)) - x| over |g(f(x)) - x'| for another shoe x': 1 = the input is ignored);
   - realism: the probability the zoo's domain classifier (`zoo.classifier`, trained on real shoes vs
     real edge maps) gives "shoe" to translations g(b, n) and "edges" to codes f(x).
 Prints a markdown table (mean ± std over seeds) and writes <workdir>/results.json; the PNG is Fig. 8's
@@ -44,6 +47,8 @@ COLUMNS = {  # result key -> (table header, lower is better)
     "content_translation": ("edge disagreement, translation vs edge map", True),
     "realism_translation": ("P(shoe) of translations", False),
     "realism_code": ("P(edges) of codes", False),
+    "code_spread": ("spread of codes", False),
+    "input_kept": ("reconstruction error, own / other input", True),
 }
 
 
@@ -62,6 +67,8 @@ def measure(model, shoes, edge_maps, classifier, draws: int, seed: int) -> dict:
         "content_translation": metrics.edge_disagreement(domains.edge_map(translations[0]), edge_maps),
         "realism_translation": metrics.domain_score(classifier.predict(translations[0], verbose=0), 0),
         "realism_code": metrics.domain_score(classifier.predict(codes, verbose=0), 1),
+        "code_spread": metrics.spread(codes),
+        "input_kept": metrics.input_kept(reconstructions[0], shoes),
     }
 
 
@@ -89,6 +96,8 @@ def main(argv):
     shoes = test["image"][test["label"] == 0][:FLAGS.examples]
     edge_maps = test["image"][test["label"] == 1][:FLAGS.examples]
     classifier, info = zoo_classifier.load_or_train(FLAGS.dataset)
+    from zoo import metrics
+    print(f"spread of real edge maps: {metrics.spread(edge_maps):.4f}", flush=True)
     results, panels, batch_size = [], {}, 0
     for family in FLAGS.families:
         for seed in map(int, FLAGS.seeds):

@@ -170,3 +170,19 @@ def test_reconstruction_generator_sees_only_the_negative_pair_and_a_fixed_code()
     (images, codes), = seen
     assert not np.allclose(images.numpy(), batch["image"].numpy())
     assert tape.gradient(tf.reduce_sum(codes), model.encoder.trainable_variables)[0] is None
+
+
+def test_minibatch_stddev_tells_a_repeated_image_from_varied_ones():
+    from zoo import metrics
+
+    layer = layers.MinibatchStddev()
+    varied = tf.random.stateless_uniform((4, 6, 6, 3), [1, 2])
+    repeated = tf.tile(varied[:1], [4, 1, 1, 1])
+    assert layer(varied).shape == (4, 6, 6, 4)
+    assert float(tf.reduce_max(layer(repeated)[..., 3])) < 1e-3 < float(tf.reduce_min(layer(varied)[..., 3]))
+    # The CycleIAE's code discriminator has it by default; the CycleGAN's does not.
+    for name, expected in (("cycleiae/tiny", True), ("cyclegan/tiny", False)):
+        _, model = training.build(registry.resolve(preset_name=name))
+        assert any(isinstance(l, layers.MinibatchStddev) for l in model.code_discriminator.layers) == expected
+    assert metrics.spread(repeated) == pytest.approx(0.0, abs=1e-6) and metrics.spread(varied) > 0.1
+    assert metrics.input_kept(varied, varied) == 0.0 and metrics.input_kept(repeated, varied) > 0.5

@@ -45,6 +45,22 @@ def diversity(draws) -> float:
     return float(np.mean(pairs))
 
 
+def spread(images) -> float:
+    """The standard deviation of each pixel across a set of images, averaged: 0 when every image is
+    the same (a collapsed generator), that of real images when it varies as they do."""
+    return float(np.asarray(images, np.float32).std(axis=0).mean())
+
+
+def input_kept(outputs, inputs) -> float:
+    """Mean |output_i - input_i| over mean |output_i - input_j| (j != i, a fixed derangement): 1 when
+    outputs ignore their own inputs, lower the more of them they keep."""
+    outputs, inputs = np.asarray(outputs, np.float32), np.asarray(inputs, np.float32)
+    if len(inputs) < 2:
+        raise ValueError("input_kept needs at least two inputs")
+    own = np.abs(outputs - inputs).mean()
+    return float(own / np.abs(outputs - np.roll(inputs, 1, axis=0)).mean())
+
+
 def edge_disagreement(edges, reference) -> float:
     """The share of pixels where two binary edge maps disagree (0: the same content)."""
     return float(np.mean((np.asarray(edges) > 0.5) != (np.asarray(reference) > 0.5)))
