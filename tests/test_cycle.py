@@ -181,8 +181,28 @@ def test_minibatch_stddev_tells_a_repeated_image_from_varied_ones():
     assert layer(varied).shape == (4, 6, 6, 4)
     assert float(tf.reduce_max(layer(repeated)[..., 3])) < 1e-3 < float(tf.reduce_min(layer(varied)[..., 3]))
     # The CycleIAE's code discriminator has it by default; the CycleGAN's does not.
-    for name, expected in (("cycleiae/tiny", True), ("cyclegan/tiny", False)):
-        _, model = training.build(registry.resolve(preset_name=name))
-        assert any(isinstance(l, layers.MinibatchStddev) for l in model.code_discriminator.layers) == expected
+    for name, expected in (("cycleiae/fashion_edges2shoes", True), ("cyclegan/fashion_edges2shoes", False)):
+        assert registry.resolve(preset_name=name).minibatch_stddev == expected
+    _, model = training.build(registry.resolve(preset_name="cycleiae/tiny", overrides=["minibatch_stddev=true"]))
+    assert any(isinstance(l, layers.MinibatchStddev) for l in model.code_discriminator.layers)
     assert metrics.spread(repeated) == pytest.approx(0.0, abs=1e-6) and metrics.spread(varied) > 0.1
     assert metrics.input_kept(varied, varied) == 0.0 and metrics.input_kept(repeated, varied) > 0.5
+
+
+def test_minibatch_stddev_on_two_replicas_has_one_devices_gradient(mirrored):
+    """Each replica's loss depends on the other replica's examples through the batch's spread: the
+    gradient must carry those cross terms, as on one device."""
+    layer = layers.MinibatchStddev()
+    h = tf.random.stateless_normal((4, 3, 3, 2), [1, 2])
+    weights = tf.random.stateless_normal((3, 3, 3), [3, 4])
+
+    def gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x) * weights) / 4.0
+        return tape.gradient(loss, x)
+
+    batch = next(iter(mirrored.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(h).batch(4))))
+    replicated = mirrored.run(tf.function(gradient), args=(batch,))
+    together = tf.concat(mirrored.experimental_local_results(replicated), axis=0)
+    np.testing.assert_allclose(together.numpy(), gradient(h).numpy(), atol=1e-6)

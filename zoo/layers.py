@@ -190,16 +190,42 @@ def resnet_generator(input_shape, output_channels: int, widths: tuple[int, ...],
     return keras.Model([image, noise] if noise_size else image, logits, name=name)
 
 
+def _gather_replicas(context, x):
+    """The replicas' equal-sized batches concatenated in replica order (one device's batch). Its
+    gradient sums every replica's upstream gradient before taking this replica's rows: each
+    replica's loss depends on every other replica's examples through the gathered batch, which
+    `all_gather`'s own gradient (this replica's rows of its own upstream gradient) leaves out."""
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def gather(x):
+        def grad(upstream):
+            rows = tf.shape(x)[0]
+            start = tf.cast(context.replica_id_in_sync_group, tf.int32) * rows
+            return context.all_reduce("sum", upstream)[start:start + rows]
+
+        return context.all_gather(x, axis=0), grad
+
+    return gather(x)
+
+
 class MinibatchStddev(layers.Layer):
     """Appends one feature map: the standard deviation of each feature across the batch, averaged
     (Karras et al. 2018, Section 3). A discriminator that sees it can tell a batch of one repeated
     image from a batch of varied ones: the per-example PatchGAN cannot, and a generator of images
-    (a CycleIAE encoder) then escapes it by emitting one image for every input."""
+    (a CycleIAE encoder) then escapes it by emitting one image for every input. Under a
+    MirroredStrategy the statistics are the global batch's (all-reduced), as on one device."""
 
     def call(self, h):
+        import tensorflow as tf
+
+        context = tf.distribute.get_replica_context()
+        h_all = _gather_replicas(context, h) if context is not None and context.num_replicas_in_sync > 1 else h
+        mean = tf.reduce_mean(h_all, axis=0)
+        variance = tf.reduce_mean(tf.square(h_all - mean), axis=0)
         # sqrt(var + eps): finite gradient at a fully collapsed batch (var = 0).
-        spread = keras.ops.mean(keras.ops.sqrt(keras.ops.var(h, axis=0) + 1e-8))
-        return keras.ops.concatenate([h, keras.ops.ones_like(h[..., :1]) * spread], axis=-1)
+        spread = tf.reduce_mean(tf.sqrt(variance + 1e-8))
+        return tf.concat([h, tf.ones_like(h[..., :1]) * spread], axis=-1)
 
 
 def patch_discriminator(input_shape, widths: tuple[int, ...], name: str = "discriminator",
