@@ -90,13 +90,12 @@ def summarize(results: list[dict], steps: int, batch_size: int) -> str:
 @cli.report_errors
 def main(argv):
     from zoo import classifier as zoo_classifier
-    from zoo import data, registry, training, visualize
+    from zoo import data, metrics, registry, training, visualize
 
     test = data.arrays(FLAGS.dataset, "test")
     shoes = test["image"][test["label"] == 0][:FLAGS.examples]
     edge_maps = test["image"][test["label"] == 1][:FLAGS.examples]
     classifier, info = zoo_classifier.load_or_train(FLAGS.dataset)
-    from zoo import metrics
     print(f"spread of real edge maps: {metrics.spread(edge_maps):.4f}", flush=True)
     results, panels, batch_size = [], {}, 0
     for family in FLAGS.families:

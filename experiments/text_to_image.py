@@ -86,7 +86,7 @@ def main(argv):
     _, _, model = training.restore(run_dir)
     scorer = classifier.Scorer.zoo(FLAGS.dataset)
     result = {"steps": FLAGS.steps, "seed": FLAGS.seed, "scorer": scorer.name}
-    for split, (texts, embeddings, labels) in captions.items():
+    for split, (_, embeddings, labels) in captions.items():
         result[f"{split}_caption_accuracy"] = accuracy(model, scorer, embeddings, labels, FLAGS.samples_per_caption,
                                                        FLAGS.seed)
     texts, embeddings, _ = captions["held_out"]

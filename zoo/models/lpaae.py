@@ -137,8 +137,16 @@ class LPAAE(ZooModel):
         return config.conditioning == "supervised"
 
     @classmethod
-    def caption_file(cls, config) -> str:
-        return config.embeddings if config.conditioning == "embedding" else ""
+    def captions(cls, config, split: str):
+        if config.conditioning != "embedding":
+            return None
+        from zoo import data
+
+        captions = data.read_captions(config.embeddings, split)
+        if captions.size != config.embedding_size:
+            raise ValueError(f"{config.embeddings} holds {captions.size}-D embeddings; the config says "
+                             f"embedding_size={config.embedding_size}")
+        return captions
 
     def make_optimizer(self, phase):
         return keras.optimizers.Adam(self.config.learning_rate, beta_1=self.config.beta_1)
@@ -198,8 +206,10 @@ class LPAAE(ZooModel):
         return endpoints
 
     def serving_specs(self):
-        return {**super().serving_specs(), "labels": tf.TensorSpec([None], tf.int32, name="labels"),
-                "embeddings": tf.TensorSpec([None, max(self.config.embedding_size, 1)], tf.float32, name="embeddings")}
+        specs = {**super().serving_specs(), "labels": tf.TensorSpec([None], tf.int32, name="labels")}
+        if self.config.conditioning == "embedding":
+            specs["embeddings"] = tf.TensorSpec([None, self.config.embedding_size], tf.float32, name="embeddings")
+        return specs
 
     # --- training draws ----------------------------------------------------------------------------
     def _train_prior(self, batch, salt, condition=None):
