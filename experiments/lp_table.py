@@ -5,13 +5,16 @@ sizes, and the supervised conditional prior.
 
     python -m experiments.lp_table --seeds=0,1,2 --steps=3000 --workdir=runs/lp_fm
     python -m experiments.lp_table --rows=aae,vae,vampprior,lpaae --code_sizes=8,100 --seeds=0,1,2
-    python -m experiments.lp_table --rows=supervised --seeds=0,1,2 --out=docs/lpaae_fig10_conditional.png
+    python -m experiments.lp_table --rows=supervised,unsupervised --seeds=0,1,2 --figures_dir=docs
 
 Scores: classifier-based Inception Score of 5,000 samples and FID between their features and the
 test set's, both with the zoo's Fashion-MNIST classifier (`zoo.classifier`, named in the output;
-`--scorer=inception` uses Inception-v3 where its weights are available). The supervised row also
-reports the share of conditional samples the classifier gives the requested label, and draws Fig.
-10's grid (a label per column, the noise shared along each row).
+`--scorer=inception` uses Inception-v3 where its weights are available). The conditional rows draw
+the grids of Figs. 10 and 12 (a condition s per column, the noise z shared along each row) and
+report how well s decides the class of its samples: the supervised prior, the share of samples the
+classifier gives the requested label (conditional accuracy); the unsupervised prior, whose
+categories have no names, the error of the best one-to-one map of categories to the classifier's
+labels (category error, Hungarian).
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ flags.DEFINE_string("workdir", "runs/lp_fm", "root directory of the runs")
 flags.DEFINE_string("dataset", "fashion_mnist", "dataset")
 flags.DEFINE_integer("samples", 5000, "samples scored per run")
 flags.DEFINE_string("scorer", "zoo", "'zoo' (the zoo's classifier of the dataset) or 'inception'")
-flags.DEFINE_string("out", "docs/lpaae_fig10_conditional.png", "the supervised row's grid")
+flags.DEFINE_string("figures_dir", "docs", "where the conditional rows' grids go (FIGURES)")
 flags.DEFINE_multi_string("set", [], "extra config overrides for every run")
 
 AUTOENCODER = ["architecture=conv", "widths=32,64"]  # every row's encoder / decoder
@@ -48,7 +51,9 @@ ROWS = {  # name -> (preset, overrides): the same autoencoder, the model's own p
     "ablation_a": ("lpaae/fashion_mnist", AUTOENCODER + ["perceptual=false", "decoder_in_prior_phase=false"]),
     "ablation_ab": ("lpaae/fashion_mnist", AUTOENCODER + ["decoder_in_prior_phase=false"]),
     "supervised": ("lpaae/fashion_mnist", AUTOENCODER + ["conditioning=supervised"]),
+    "unsupervised": ("lpaae/fashion_mnist", AUTOENCODER + ["conditioning=unsupervised"]),
 }
+FIGURES = {"supervised": "lpaae_fig10_supervised.png", "unsupervised": "lpaae_fig12_unsupervised.png"}
 
 
 def score(model, scorer, reference_features, n: int, seed: int) -> dict:
@@ -62,14 +67,21 @@ def score(model, scorer, reference_features, n: int, seed: int) -> dict:
             "fid": metrics.frechet_distance(scorer.features(images), reference_features)}
 
 
-def conditional_accuracy(model, scorer, n_per_label: int, seed: int) -> float:
-    labels = np.repeat(np.arange(model.num_conditions), n_per_label)
-    images = model.sample_conditional(tf.constant(labels, tf.int32), tf.constant([seed, 77])).numpy()
-    return float(np.mean(np.argmax(scorer.probabilities(images), axis=1) == labels))
+def conditional_scores(model, scorer, n_per_condition: int, seed: int) -> dict:
+    """How well s decides the class the classifier gives G(CG(z, s))."""
+    from zoo import metrics
+
+    conditions = np.repeat(np.arange(model.num_conditions), n_per_condition)
+    images = model.sample_conditional(tf.constant(conditions, tf.int32), tf.constant([seed, 77])).numpy()
+    predicted = np.argmax(scorer.probabilities(images), axis=1)
+    if model.config.conditioning == "supervised":
+        return {"conditional_accuracy": float(np.mean(predicted == conditions))}
+    classes = max(model.num_conditions, int(predicted.max()) + 1)
+    return {"category_error": metrics.hungarian_error(conditions, predicted, classes)}
 
 
-def fig10_grid(model, rows: int, seed: int):
-    """Columns share the label, rows share the noise z."""
+def condition_grid(model, rows: int, seed: int):
+    """Columns share the condition s, rows share the noise z."""
     from zoo import visualize
 
     k = model.num_conditions
@@ -101,22 +113,24 @@ def main(argv):
                 _, _, model = training.restore(workdir)
                 result = {"row": row, "code_size": code_size, "seed": seed,
                           **score(model, scorer, reference, FLAGS.samples, seed)}
-                if row == "supervised":
-                    result["conditional_accuracy"] = conditional_accuracy(model, scorer, 500, seed)
+                if row in FIGURES:
+                    result.update(conditional_scores(model, scorer, 500, seed))
                     if seed == int(FLAGS.seeds[0]):
-                        visualize.save_png(fig10_grid(model, 8, seed), FLAGS.out)
+                        os.makedirs(FLAGS.figures_dir, exist_ok=True)
+                        visualize.save_png(condition_grid(model, 8, seed), os.path.join(FLAGS.figures_dir, FIGURES[row]))
                 print(json.dumps(result), flush=True)
                 results.append(result)
     os.makedirs(FLAGS.workdir, exist_ok=True)
     with open(os.path.join(FLAGS.workdir, "results.json"), "w") as f:
         json.dump({"scorer": scorer.name, "results": results}, f, indent=2)
     print(f"\nscored with {scorer.name}; {FLAGS.steps} steps per run\n")
-    print("| row | code size | Inception Score ↑ | FID ↓ | conditional accuracy ↑ | seeds |\n|---|---|---|---|---|---|")
+    print("| row | code size | Inception Score ↑ | FID ↓ | conditional accuracy ↑ | category error ↓ | seeds |\n"
+          "|---|---|---|---|---|---|---|")
     for row in FLAGS.rows:
         for code_size in map(int, FLAGS.code_sizes):
             rows = [r for r in results if r["row"] == row and r["code_size"] == code_size]
             cells = []
-            for key in ("inception_score", "fid", "conditional_accuracy"):
+            for key in ("inception_score", "fid", "conditional_accuracy", "category_error"):
                 values = np.array([r[key] for r in rows if key in r])
                 cells.append(f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"
                              if len(values) else "-")

@@ -63,14 +63,24 @@ def test_cycle_table_measures_both_families_and_draws_fig8(tmp_path):
     assert "| cycleiae |" in result.stdout and "| cyclegan |" in result.stdout and out.stat().st_size > 0
 
 
-def test_learned_prior_table_scores_and_draws_fig10(tmp_path):
-    out = tmp_path / "fig10.png"
+def test_learned_prior_table_scores_conditional_priors_and_draws_figs_10_12(tmp_path):
     result = subprocess.run([sys.executable, "-m", "experiments.lp_table", "--dataset=digits", "--steps=2",
-                             "--samples=100", "--seeds=0", "--rows=supervised", "--set=jit_compile=false", f"--workdir={tmp_path / 'runs'}",
-                             f"--out={out}"], cwd=REPO, capture_output=True, text=True, timeout=600,
+                             "--samples=100", "--seeds=0", "--rows=supervised,unsupervised", "--set=jit_compile=false",
+                             f"--workdir={tmp_path / 'runs'}", f"--figures_dir={tmp_path}"], cwd=REPO,
+                            capture_output=True, text=True, timeout=600,
                             env={**os.environ, "ZOO_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "| supervised | 16 |" in result.stdout and out.stat().st_size > 0
+    assert "| supervised | 16 |" in result.stdout and "| unsupervised | 16 |" in result.stdout
+    assert '"conditional_accuracy"' in result.stdout and '"category_error"' in result.stdout
+    assert (tmp_path / "lpaae_fig10_supervised.png").stat().st_size > 0
+    assert (tmp_path / "lpaae_fig12_unsupervised.png").stat().st_size > 0
+    for prior, score in (("supervised", "nearest_prior_label_agreement"), ("unsupervised", "nearest_prior_category_error")):
+        out = tmp_path / f"tsne_{prior}.png"
+        result = subprocess.run([sys.executable, "-m", "experiments.lpaae_tsne", "--examples=60",
+                                 f"--workdir={tmp_path / 'runs' / f'{prior}_code16_seed0'}", f"--out={out}"],
+                                cwd=REPO, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f'"{score}"' in result.stdout and out.stat().st_size > 0
 
 
 def test_text_to_image_embeds_captions_and_scores_held_out_ones(tmp_path):

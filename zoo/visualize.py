@@ -74,11 +74,11 @@ def _figure_to_array(figure) -> np.ndarray:
     return np.asarray(Image.open(buffer).convert("RGB"))
 
 
-def latent_scatter(codes: np.ndarray, labels: np.ndarray | None, title: str) -> np.ndarray:
+def latent_scatter(codes: np.ndarray, labels: np.ndarray | None, title: str,
+                   axes_names: tuple[str, str] = ("z1", "z2")) -> np.ndarray:
     """2-D scatter of the codes coloured by label; codes of more than 2 dimensions are projected on
     their first two principal components (the axes say so)."""
     codes = np.asarray(codes, np.float64)
-    axes_names = ("z1", "z2")
     if codes.shape[1] > 2:
         centered = codes - codes.mean(axis=0)
         _, _, vt = np.linalg.svd(centered, full_matrices=False)
