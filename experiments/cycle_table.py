@@ -14,7 +14,10 @@ Measured on test images, for shoes x with codes z_hat = f(x) and real edge maps 
     edge maps' spread is printed beside it) and how much of its own input a reconstruction keeps
     (|g(f(x)) - x| over |g(f(x)) - x'| for another shoe x': 1 = the input is ignored);
   - realism: the probability the zoo's domain classifier (`zoo.classifier`, trained on real shoes vs
-    real edge maps) gives "shoe" to translations g(b, n) and "edges" to codes f(x).
+    real edge maps) gives "shoe" to translations g(b, n) and "edges" to codes f(x), and the Frechet
+    distance between the classifier's features of translations and of real test shoes, and of codes
+    and real test edge maps (a domain classifier separates the domains by any cue, so the
+    probabilities saturate; the distances still compare the two distributions).
 Prints a markdown table (mean ± std over seeds) and writes <workdir>/results.json; the PNG is Fig. 8's
 layout for each family's first seed: input, code, then reconstructions, the noise fixed down a column.
 """
@@ -47,12 +50,15 @@ COLUMNS = {  # result key -> (table header, lower is better)
     "content_translation": ("edge disagreement, translation vs edge map", True),
     "realism_translation": ("P(shoe) of translations", False),
     "realism_code": ("P(edges) of codes", False),
+    "fid_translation": ("FID, translations vs shoes", True),
+    "fid_code": ("FID, codes vs edge maps", True),
     "code_spread": ("spread of codes", False),
     "input_kept": ("reconstruction error, own / other input", True),
 }
 
 
-def measure(model, shoes, edge_maps, classifier, draws: int, seed: int) -> dict:
+def measure(model, shoes, edge_maps, scorer, draws: int, seed: int) -> dict:
+    """`scorer`: a zoo.classifier.Scorer of the two-domain dataset (label 0 = shoes, 1 = edges)."""
     from zoo import metrics
     from zoo.data import domains
 
@@ -65,8 +71,10 @@ def measure(model, shoes, edge_maps, classifier, draws: int, seed: int) -> dict:
         "diversity": metrics.diversity(reconstructions),
         "content_reconstruction": metrics.edge_disagreement(domains.edge_map(reconstructions[0]), codes),
         "content_translation": metrics.edge_disagreement(domains.edge_map(translations[0]), edge_maps),
-        "realism_translation": metrics.domain_score(classifier.predict(translations[0], verbose=0), 0),
-        "realism_code": metrics.domain_score(classifier.predict(codes, verbose=0), 1),
+        "realism_translation": metrics.domain_score(scorer.probabilities(translations[0]), 0),
+        "realism_code": metrics.domain_score(scorer.probabilities(codes), 1),
+        "fid_translation": metrics.frechet_distance(scorer.features(translations[0]), scorer.features(shoes)),
+        "fid_code": metrics.frechet_distance(scorer.features(codes), scorer.features(edge_maps)),
         "code_spread": metrics.spread(codes),
         "input_kept": metrics.input_kept(reconstructions[0], shoes),
     }
@@ -95,8 +103,16 @@ def main(argv):
     test = data.arrays(FLAGS.dataset, "test")
     shoes = test["image"][test["label"] == 0][:FLAGS.examples]
     edge_maps = test["image"][test["label"] == 1][:FLAGS.examples]
-    classifier, info = zoo_classifier.load_or_train(FLAGS.dataset)
+    _, info = zoo_classifier.load_or_train(FLAGS.dataset)
+    scorer = zoo_classifier.Scorer.zoo(FLAGS.dataset)
     print(f"spread of real edge maps: {metrics.spread(edge_maps):.4f}", flush=True)
+    other_shoes = test["image"][test["label"] == 0][FLAGS.examples:2 * FLAGS.examples]
+    other_edges = test["image"][test["label"] == 1][FLAGS.examples:2 * FLAGS.examples]
+    if len(other_shoes) > 1 and len(other_edges) > 1:  # the FIDs' floor: real images of the domain
+        print(f"FID of {len(other_shoes)} other real shoes: "
+              f"{metrics.frechet_distance(scorer.features(other_shoes), scorer.features(shoes)):.4f}; "
+              f"of {len(other_edges)} other real edge maps: "
+              f"{metrics.frechet_distance(scorer.features(other_edges), scorer.features(edge_maps)):.4f}", flush=True)
     results, panels, batch_size = [], {}, 0
     for family in FLAGS.families:
         for seed in map(int, FLAGS.seeds):
@@ -105,7 +121,7 @@ def main(argv):
             workdir = os.path.join(FLAGS.workdir, f"{family}_seed{seed}")
             training.run(config, workdir)
             _, _, model = training.restore(workdir)
-            result = {"family": family, "seed": seed, **measure(model, shoes, edge_maps, classifier, FLAGS.draws, seed)}
+            result = {"family": family, "seed": seed, **measure(model, shoes, edge_maps, scorer, FLAGS.draws, seed)}
             print(json.dumps(result), flush=True)
             results.append(result)
             batch_size = config.batch_size
