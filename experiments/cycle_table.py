@@ -42,6 +42,7 @@ flags.DEFINE_string("dataset", "fashion_edges2shoes", "two-domain dataset")
 flags.DEFINE_integer("examples", 500, "test images per domain measured")
 flags.DEFINE_integer("draws", 4, "noise draws per input")
 flags.DEFINE_string("out", "docs/cycleiae_fig8.png", "Fig. 8 PNG")
+flags.DEFINE_integer("classifier_epochs", 3, "epochs of the domain classifier (zoo.classifier, cached)")
 flags.DEFINE_multi_string("set", [], "extra config overrides for every run")
 
 COLUMNS = {  # result key -> (table header, lower is better)
@@ -103,8 +104,8 @@ def main(argv):
     test = data.arrays(FLAGS.dataset, "test")
     shoes = test["image"][test["label"] == 0][:FLAGS.examples]
     edge_maps = test["image"][test["label"] == 1][:FLAGS.examples]
-    _, info = zoo_classifier.load_or_train(FLAGS.dataset)
-    scorer = zoo_classifier.Scorer.zoo(FLAGS.dataset)
+    _, info = zoo_classifier.load_or_train(FLAGS.dataset, FLAGS.classifier_epochs)
+    scorer = zoo_classifier.Scorer.zoo(FLAGS.dataset, epochs=FLAGS.classifier_epochs)
     print(f"spread of real edge maps: {metrics.spread(edge_maps):.4f}", flush=True)
     other_shoes = test["image"][test["label"] == 0][FLAGS.examples:2 * FLAGS.examples]
     other_edges = test["image"][test["label"] == 1][FLAGS.examples:2 * FLAGS.examples]

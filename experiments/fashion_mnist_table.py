@@ -76,6 +76,8 @@ def summarize(results: list[dict]) -> str:
         metric = SETTINGS[setting][2]
         values = np.array([r[metric] for r in rows]) * 100
         extra = [f"hungarian {np.mean([r['hungarian_error'] for r in rows]) * 100:.2f}%"] if "hungarian_error" in rows[0] else []
+        if all("clusters_used" in r for r in rows):
+            extra.append("clusters used " + "/".join(str(r["clusters_used"]) for r in rows))
         wall = np.mean([r["train_seconds"] for r in rows]) / 60
         lines.append(f"| {setting} | {metric} (%) | {values.mean():.2f} ± {values.std(ddof=1) if len(values) > 1 else 0:.2f}"
                      f"{' (' + ', '.join(extra) + ')' if extra else ''} | {len(rows)} | "

@@ -54,10 +54,20 @@ def test_toy_experiments_train_measure_and_draw(script, size, table_row, tmp_pat
     assert table_row in result.stdout and out.stat().st_size > 0
 
 
+def test_fashion_mnist_table_runs_each_setting_and_reports_collapse(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "experiments.fashion_mnist_table", "--family=aae", "--dataset=digits",
+                             "--settings=clustering,labels100", "--seeds=0", "--steps=2",
+                             "--set=batch_size=8", "--set=labeled_batch_size=8", f"--workdir={tmp_path / 'runs'}"],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| clustering | clustering_error (%) |" in result.stdout and "clusters used " in result.stdout
+    assert "| labels100 | classification_error (%) |" in result.stdout
+
+
 def test_cycle_table_measures_both_families_and_draws_fig8(tmp_path):
     out = tmp_path / "fig8.png"
     result = subprocess.run([sys.executable, "-m", "experiments.cycle_table", "--preset=tiny", "--steps=2", "--seeds=0",
-                             "--examples=20", f"--workdir={tmp_path / 'runs'}", f"--out={out}"],
+                             "--examples=20", "--classifier_epochs=1", f"--workdir={tmp_path / 'runs'}", f"--out={out}"],
                             cwd=REPO, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "ZOO_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr[-3000:]

@@ -20,6 +20,13 @@ def test_categorical_prior_is_uniform_one_hot():
     np.testing.assert_allclose(y.mean(0), 0.2, atol=0.01)
 
 
+def test_clusters_used_counts_clusters_holding_a_share_of_the_examples():
+    probs = np.eye(4)[[0] * 90 + [1] * 9 + [2]]
+    assert metrics.clusters_used(probs) == 3
+    assert metrics.clusters_used(probs, share=0.05) == 2
+    assert metrics.clusters_used(np.eye(4)[[3] * 50]) == 1
+
+
 def test_mixture_prior_puts_mass_near_its_modes():
     z = priors.gaussian_mixture(2, 10, radius=4.0, scale=0.5).sample(5000, SEED).numpy()
     angles = 2 * np.pi * np.arange(10) / 10

@@ -72,6 +72,7 @@ def evaluate(workdir: str, batch_size: int = 500, split: str = "test", write: bo
         results["num_clusters"] = config.num_clusters
         results["clustering_error"] = metrics.cluster_error_by_validation(
             validation_probs, validation["label"], test_probs, test["label"])
+        results["clusters_used"] = metrics.clusters_used(test_probs)  # 1: the code has collapsed
         if config.num_clusters == spec.num_classes:
             results["hungarian_error"] = metrics.hungarian_error(
                 np.argmax(test_probs, axis=1), test["label"], spec.num_classes)

@@ -30,6 +30,13 @@ def hungarian_error(clusters, labels, num_classes: int) -> float:
     return float(1.0 - counts[rows, cols].sum() / len(labels))
 
 
+def clusters_used(probs, share: float = 0.01) -> int:
+    """How many clusters hold at least `share` of the examples (argmax assignment): 1 = collapse."""
+    probs = np.asarray(probs)
+    counts = np.bincount(np.argmax(probs, axis=1), minlength=probs.shape[1])
+    return int(np.sum(counts >= share * counts.sum()))
+
+
 def classification_error(probs, labels) -> float:
     return float(np.mean(np.argmax(np.asarray(probs), axis=1) != np.asarray(labels)))
 
