@@ -30,24 +30,11 @@ flags.DEFINE_integer("examples", 2000, "prior codes and test codes each")
 flags.DEFINE_integer("seed", 0, "seed of the prior draws and of t-SNE")
 
 
-def nearest_condition_scores(prior_codes, conditions, test_codes, labels, conditioning: str) -> dict:
-    """The condition of each test code's nearest prior code (Euclidean, in code space) vs its label."""
-    from zoo import metrics
-
-    distances = (np.sum(test_codes ** 2, axis=1, keepdims=True) - 2 * test_codes @ prior_codes.T
-                 + np.sum(prior_codes ** 2, axis=1))
-    nearest = conditions[np.argmin(distances, axis=1)]
-    if conditioning == "supervised":
-        return {"nearest_prior_label_agreement": float(np.mean(nearest == labels))}
-    classes = max(int(conditions.max()), int(labels.max())) + 1
-    return {"nearest_prior_category_error": metrics.hungarian_error(nearest, labels, classes)}
-
-
 @cli.report_errors
 def main(argv):
     from sklearn.manifold import TSNE
 
-    from zoo import data, training, visualize
+    from zoo import data, metrics, training, visualize
 
     config, spec, model = training.restore(FLAGS.workdir)
     if config.model != "lpaae" or not config.learned_prior or config.conditioning == "embedding":
@@ -64,7 +51,8 @@ def main(argv):
 
     result = {"workdir": FLAGS.workdir, "conditioning": config.conditioning, "code_size": config.code_size}
     if conditions is not None:
-        result.update(nearest_condition_scores(prior_codes, conditions, test_codes, labels, config.conditioning))
+        result.update(metrics.nearest_condition_scores(prior_codes, conditions, test_codes, labels,
+                                                      config.conditioning))
     print(json.dumps(result))
 
     embedded = TSNE(n_components=2, init="pca", random_state=FLAGS.seed).fit_transform(

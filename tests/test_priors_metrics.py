@@ -27,6 +27,22 @@ def test_clusters_used_counts_clusters_holding_a_share_of_the_examples():
     assert metrics.clusters_used(np.eye(4)[[3] * 50]) == 1
 
 
+def test_nearest_prior_condition_scores_codes_by_the_mode_they_fall_in():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 4)) * 10
+    conditions = np.repeat(np.arange(3), 50)
+    prior = centres[conditions] + rng.normal(size=(150, 4))
+    labels = np.array([0, 1, 2] * 20)
+    codes = centres[labels] + rng.normal(size=(60, 4))
+    assert metrics.nearest_condition_scores(prior, conditions, codes, labels, "supervised") == {
+        "nearest_prior_label_agreement": 1.0}
+    # Unsupervised categories carry no names: a permutation of them costs nothing.
+    permuted = (conditions + 1) % 3
+    assert metrics.nearest_condition_scores(prior, permuted, codes, labels, "unsupervised") == {
+        "nearest_prior_category_error": 0.0}
+    assert metrics.nearest_condition_scores(prior, permuted, codes, labels, "supervised")["nearest_prior_label_agreement"] == 0.0
+
+
 def test_mixture_prior_puts_mass_near_its_modes():
     z = priors.gaussian_mixture(2, 10, radius=4.0, scale=0.5).sample(5000, SEED).numpy()
     angles = 2 * np.pi * np.arange(10) / 10

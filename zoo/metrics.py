@@ -37,6 +37,20 @@ def clusters_used(probs, share: float = 0.01) -> int:
     return int(np.sum(counts >= share * counts.sum()))
 
 
+def nearest_condition_scores(prior_codes, conditions, test_codes, labels, conditioning: str) -> dict:
+    """A conditional prior's modes vs the data's codes: the condition of each test code's nearest
+    prior code (Euclidean, in code space) scored against its label. "supervised" (s is the label):
+    the share that agrees; "unsupervised" (s is an unnamed category): the Hungarian error."""
+    prior_codes, test_codes = np.asarray(prior_codes, np.float64), np.asarray(test_codes, np.float64)
+    distances = (np.sum(test_codes ** 2, axis=1, keepdims=True) - 2 * test_codes @ prior_codes.T
+                 + np.sum(prior_codes ** 2, axis=1))
+    nearest = np.asarray(conditions)[np.argmin(distances, axis=1)]
+    if conditioning == "supervised":
+        return {"nearest_prior_label_agreement": float(np.mean(nearest == labels))}
+    classes = max(int(np.max(conditions)), int(np.max(labels))) + 1
+    return {"nearest_prior_category_error": hungarian_error(nearest, labels, classes)}
+
+
 def classification_error(probs, labels) -> float:
     return float(np.mean(np.argmax(np.asarray(probs), axis=1) != np.asarray(labels)))
 
