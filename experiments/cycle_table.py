@@ -58,8 +58,9 @@ COLUMNS = {  # result key -> (table header, lower is better)
 }
 
 
-def measure(model, shoes, edge_maps, scorer, draws: int, seed: int) -> dict:
-    """`scorer`: a zoo.classifier.Scorer of the two-domain dataset (label 0 = shoes, 1 = edges)."""
+def measure(model, shoes, edge_maps, scorer, reference: dict, draws: int, seed: int) -> dict:
+    """`scorer`: a zoo.classifier.Scorer of the two-domain dataset (label 0 = shoes, 1 = edges);
+    `reference`: its features of the real `shoes` and `edge_maps`."""
     from zoo import metrics
     from zoo.data import domains
 
@@ -74,8 +75,8 @@ def measure(model, shoes, edge_maps, scorer, draws: int, seed: int) -> dict:
         "content_translation": metrics.edge_disagreement(domains.edge_map(translations[0]), edge_maps),
         "realism_translation": metrics.domain_score(scorer.probabilities(translations[0]), 0),
         "realism_code": metrics.domain_score(scorer.probabilities(codes), 1),
-        "fid_translation": metrics.frechet_distance(scorer.features(translations[0]), scorer.features(shoes)),
-        "fid_code": metrics.frechet_distance(scorer.features(codes), scorer.features(edge_maps)),
+        "fid_translation": metrics.frechet_distance(scorer.features(translations[0]), reference["shoes"]),
+        "fid_code": metrics.frechet_distance(scorer.features(codes), reference["edge_maps"]),
         "code_spread": metrics.spread(codes),
         "input_kept": metrics.input_kept(reconstructions[0], shoes),
     }
@@ -104,16 +105,16 @@ def main(argv):
     test = data.arrays(FLAGS.dataset, "test")
     shoes = test["image"][test["label"] == 0][:FLAGS.examples]
     edge_maps = test["image"][test["label"] == 1][:FLAGS.examples]
-    _, info = zoo_classifier.load_or_train(FLAGS.dataset, FLAGS.classifier_epochs)
     scorer = zoo_classifier.Scorer.zoo(FLAGS.dataset, epochs=FLAGS.classifier_epochs)
+    reference = {"shoes": scorer.features(shoes), "edge_maps": scorer.features(edge_maps)}
     print(f"spread of real edge maps: {metrics.spread(edge_maps):.4f}", flush=True)
     other_shoes = test["image"][test["label"] == 0][FLAGS.examples:2 * FLAGS.examples]
     other_edges = test["image"][test["label"] == 1][FLAGS.examples:2 * FLAGS.examples]
     if len(other_shoes) > 1 and len(other_edges) > 1:  # the FIDs' floor: real images of the domain
         print(f"FID of {len(other_shoes)} other real shoes: "
-              f"{metrics.frechet_distance(scorer.features(other_shoes), scorer.features(shoes)):.4f}; "
+              f"{metrics.frechet_distance(scorer.features(other_shoes), reference['shoes']):.4f}; "
               f"of {len(other_edges)} other real edge maps: "
-              f"{metrics.frechet_distance(scorer.features(other_edges), scorer.features(edge_maps)):.4f}", flush=True)
+              f"{metrics.frechet_distance(scorer.features(other_edges), reference['edge_maps']):.4f}", flush=True)
     results, panels, batch_size = [], {}, 0
     for family in FLAGS.families:
         for seed in map(int, FLAGS.seeds):
@@ -122,7 +123,7 @@ def main(argv):
             workdir = os.path.join(FLAGS.workdir, f"{family}_seed{seed}")
             training.run(config, workdir)
             _, _, model = training.restore(workdir)
-            result = {"family": family, "seed": seed, **measure(model, shoes, edge_maps, scorer, FLAGS.draws, seed)}
+            result = {"family": family, "seed": seed, **measure(model, shoes, edge_maps, scorer, reference, FLAGS.draws, seed)}
             print(json.dumps(result), flush=True)
             results.append(result)
             batch_size = config.batch_size
@@ -130,8 +131,8 @@ def main(argv):
                 grid = model.translation_grid(tf.constant(shoes[:8]), 6, tf.constant([seed, 3], tf.int32))
                 panels[family] = visualize.grid(grid.reshape(-1, *shoes.shape[1:]), columns=grid.shape[1])
     with open(os.path.join(FLAGS.workdir, "results.json"), "w") as f:
-        json.dump({"classifier": info, "results": results}, f, indent=2)
-    print(f"\nrealism scored by {zoo_classifier.describe(info)}\n")
+        json.dump({"classifier": scorer.info, "results": results}, f, indent=2)
+    print(f"\nrealism scored by {scorer.name}\n")
     print(summarize(results, FLAGS.steps, batch_size))
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     visualize.save_png(visualize.panels(panels, "Fig. 8 layout: input shoe, code (edges), reconstructions; "

@@ -64,8 +64,10 @@ class Scorer:
     """Features and class probabilities of images for IS / FID, from a pluggable network: the zoo's
     classifier of a dataset (`Scorer.zoo`) or the standard Inception-v3 (`Scorer.inception`)."""
 
-    def __init__(self, name: str, features_model, probabilities_model, prepare=lambda images: images):
+    def __init__(self, name: str, features_model, probabilities_model, prepare=lambda images: images,
+                 info: dict | None = None):
         self.name, self._features, self._probabilities, self._prepare = name, features_model, probabilities_model, prepare
+        self.info = info  # the zoo classifier's record (dataset, epochs, test accuracy, path); None for Inception
 
     @classmethod
     def zoo(cls, dataset: str, **options):
@@ -73,7 +75,7 @@ class Scorer:
 
         model, info = load_or_train(dataset, **options)
         features = keras.Model(model.inputs, model.get_layer("features").output)
-        return cls(describe(info), features, model)
+        return cls(describe(info), features, model, info=info)
 
     @classmethod
     def inception(cls, weights: str = "imagenet"):
