@@ -35,6 +35,10 @@ class AAEConfig(configs.Config):
     prior: str = "gaussian"  # prior on z: "gaussian" or "mixture"
     prior_components: int = 10
     num_clusters: int = 0  # categorical code y; 0 = none
+    # Batch-normalize the categorical logits (mean 0 per category over a minibatch, learned scale;
+    # not in the papers): the IAE / FIAE's categorical codes otherwise collapse into one saturated
+    # category (README, "Categorical codes").
+    cluster_logit_norm: bool = False
     noise_size: int = 0  # encoder input noise n
     discriminator_widths: tuple[int, ...] = (1000, 1000)
     reconstruction_loss: str = "bce"  # "bce" (Bernoulli) or "mse"
@@ -94,7 +98,8 @@ class AAE(ZooModel):
             if self.has_code_gan(config):
                 self.y_discriminator = layers.mlp(config.num_clusters, config.discriminator_widths, 1, "y_discriminator")
         self.encoder = layers.image_encoder(spec.image_shape, config.architecture, config.widths, heads,
-                                            config.noise_size)
+                                            config.noise_size, normalized_heads=(
+                                                ("y_logits",) if config.num_clusters and config.cluster_logit_norm else ()))
         self.decoder = self.make_decoder()
 
     @staticmethod
