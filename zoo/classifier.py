@@ -54,9 +54,14 @@ def load_or_train(dataset: str, epochs: int = EPOCHS, seed: int = 0, retrain: bo
     info = {"dataset": dataset, "epochs": epochs, "seed": seed, "path": stem + ".keras",
             "test_accuracy": float(model.evaluate(test["image"], test["label"], verbose=0)[1])}
     os.makedirs(cache_dir(), exist_ok=True)
-    model.save(stem + ".keras")
-    with open(stem + ".json", "w") as f:
+    # Written under private names, then renamed: concurrent runs (parallel tests, experiments
+    # training the same classifier) never read a half-written file.
+    private = f"{stem}.{os.getpid()}"
+    model.save(private + ".keras")
+    with open(private + ".json", "w") as f:
         json.dump(info, f, indent=2)
+    os.replace(private + ".keras", stem + ".keras")
+    os.replace(private + ".json", stem + ".json")
     return model, info
 
 
