@@ -101,18 +101,18 @@ def test_four_points_toy():
     np.testing.assert_allclose(np.bincount(labels) / 4000, 0.25, atol=0.03)
 
 
-@pytest.mark.parametrize("normalized", [False, True])
-def test_normalized_cluster_logits_cannot_put_a_batch_in_one_category(normalized):
+@pytest.mark.parametrize("standardized", [False, True])
+def test_standardized_cluster_logits_cannot_put_a_batch_in_one_category(standardized):
     """A category favored for every input (here by a large bias) takes the whole batch unless the
-    logits are batch-normalized (`cluster_logit_norm`), which centers each category over the batch."""
-    model = _model("code_size=0", "num_clusters=10", f"cluster_logit_norm={str(normalized).lower()}")
+    logits are standardized over the batch (`cluster_logit_scale`)."""
+    model = _model("code_size=0", "num_clusters=10", f"cluster_logit_scale={3.0 if standardized else 0.0}")
     head = model.encoder.get_layer("encoder_y_logits")
     bias = np.zeros(10, np.float32)
     bias[3] = 100.0
     head.bias.assign(bias)
     images = tf.constant(data.arrays("digits", "train")["image"][:32])
     categories = np.argmax(model._encode_train(images, 0)["y"].numpy(), axis=-1)
-    if normalized:
+    if standardized:
         assert len(set(categories)) > 1
     else:
         assert set(categories) == {3}

@@ -33,14 +33,15 @@ def _check_downsampling(image_shape, depth: int) -> None:
 
 
 def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads: dict[str, int],
-                  noise_size: int = 0, name: str = "encoder", normalized_heads: tuple[str, ...] = ()) -> keras.Model:
+                  noise_size: int = 0, name: str = "encoder", standardized_heads: dict[str, float] | None = None) -> keras.Model:
     """x (and optional noise n) -> a dict of linear heads, e.g. {"z": 8, "y_logits": 10}.
 
     Noise enters by concatenation with the image features: z = f(x, n), the universal approximator
-    posterior of AAE Section 2.1 (and the PixelGAN / IAE encoders). Heads in `normalized_heads`
-    are batch-normalized without an offset: each output unit has mean 0 over the batch (learned
-    scale), so no softmax category can win for every example of a batch.
-    """
+    posterior of AAE Section 2.1 (and the PixelGAN / IAE encoders). `standardized_heads`
+    {head: scale} standardizes those heads per unit over the batch (batch normalization without an
+    offset) times a learned scale starting at `scale`. On softmax logits every category then has
+    mean logit 0 over a batch, so no category can win for every example (a collapsed categorical
+    code), and the logits cannot grow until the softmax saturates and passes no gradient."""
     image = keras.Input(image_shape, name="image")
     inputs = [image]
     if architecture == "mlp":
@@ -64,8 +65,10 @@ def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads
     else:
         h = layers.Dense(max(widths) * 2, activation="relu", name=f"{name}_dense")(h)
     outputs = {head: layers.Dense(size, name=f"{name}_{head}")(h) for head, size in heads.items()}
-    for head in normalized_heads:
-        outputs[head] = layers.BatchNormalization(center=False, name=f"{name}_{head}_norm")(outputs[head])
+    for head, scale in (standardized_heads or {}).items():
+        outputs[head] = layers.BatchNormalization(
+            center=False, gamma_initializer=keras.initializers.Constant(scale), synchronized=True,
+            name=f"{name}_{head}_norm")(outputs[head])
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -35,10 +35,12 @@ class AAEConfig(configs.Config):
     prior: str = "gaussian"  # prior on z: "gaussian" or "mixture"
     prior_components: int = 10
     num_clusters: int = 0  # categorical code y; 0 = none
-    # Batch-normalize the categorical logits (mean 0 per category over a minibatch, learned scale;
-    # not in the papers): the IAE / FIAE's categorical codes otherwise collapse into one saturated
-    # category (README, "Categorical codes").
-    cluster_logit_norm: bool = False
+    # > 0: standardize the categorical logits per category over each minibatch, times a learned
+    # scale starting here (`layers.image_encoder`; not in the papers). The IAE / FIAE's categorical
+    # codes otherwise collapse into one saturated category; at scale 1 the codes stay too soft for
+    # the categorical prior's discriminator, and Adam grows the scale only ~2e-4 a step (README,
+    # "Categorical codes").
+    cluster_logit_scale: float = 0.0
     noise_size: int = 0  # encoder input noise n
     discriminator_widths: tuple[int, ...] = (1000, 1000)
     reconstruction_loss: str = "bce"  # "bce" (Bernoulli) or "mse"
@@ -71,6 +73,8 @@ class AAEConfig(configs.Config):
                              f"known: {', '.join(losses.RECONSTRUCTION)}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"unknown optimizer '{self.optimizer}'; known: adam, sgd")
+        if self.cluster_logit_scale < 0:
+            raise ValueError(f"cluster_logit_scale must be >= 0 (0 = off), got {self.cluster_logit_scale}")
         if self.num_labels and not self.num_clusters:
             raise ValueError("semi-supervised training (num_labels > 0) needs a categorical code: set num_clusters")
 
@@ -98,8 +102,9 @@ class AAE(ZooModel):
             if self.has_code_gan(config):
                 self.y_discriminator = layers.mlp(config.num_clusters, config.discriminator_widths, 1, "y_discriminator")
         self.encoder = layers.image_encoder(spec.image_shape, config.architecture, config.widths, heads,
-                                            config.noise_size, normalized_heads=(
-                                                ("y_logits",) if config.num_clusters and config.cluster_logit_norm else ()))
+                                            config.noise_size, standardized_heads=(
+                                                {"y_logits": config.cluster_logit_scale}
+                                                if config.num_clusters and config.cluster_logit_scale else None))
         self.decoder = self.make_decoder()
 
     @staticmethod

@@ -161,8 +161,8 @@ registry.register_preset("fiae/tiny", dataclasses.replace(
 registry.register_preset("fiae/mnist_deterministic", dataclasses.replace(
     _BASE, dataset="mnist", code_size=15, steps=10000, checkpoint_every=1000, image_every=1000))
 # Clustering (Section 4): a 10-way categorical z, a 10-D Gaussian n, a 20-D eps; q(y | x) clusters.
-# The recognition network's logits are batch-normalized (`cluster_logit_norm`) against the collapse.
+# The recognition network's logits are standardized over each batch (`cluster_logit_scale`) against the collapse.
 _CLUSTERING = dataclasses.replace(_BASE, code_size=0, num_clusters=10, decoder_noise_size=10, noise_size=20,
-                                  steps=3000, checkpoint_every=1000, image_every=1000, cluster_logit_norm=True)
+                                  steps=3000, checkpoint_every=1000, image_every=1000, cluster_logit_scale=3.0)
 registry.register_preset("fiae/mnist_clustering", dataclasses.replace(_CLUSTERING, dataset="mnist"))
 registry.register_preset("fiae/fashion_mnist_clustering", dataclasses.replace(_CLUSTERING, dataset="fashion_mnist"))

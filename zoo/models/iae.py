@@ -230,9 +230,9 @@ _paper_preset("svhn_stochastic", "svhn_cropped", 75, 1000, (64, 128, 256))
 _paper_preset("celeba_stochastic", "celeb_a", 50, 1000, (64, 128, 256), image_size=48)
 # Fashion-MNIST tables (experiments.fashion_mnist_table): Fig. 6's 30-way categorical code with a
 # 10-D decoder noise, and the semi-supervised 10-way code with the same noise, at the AAE's budget.
-# Their categorical logits are batch-normalized (`cluster_logit_norm`): without it the code collapses.
+# Their categorical logits are standardized over each batch (`cluster_logit_scale`): without it the code collapses.
 _FASHION = dataclasses.replace(_BASE, dataset="fashion_mnist", code_size=0, decoder_noise_size=10, steps=3000,
-                               checkpoint_every=1000, image_every=1000, cluster_logit_norm=True)
+                               checkpoint_every=1000, image_every=1000, cluster_logit_scale=3.0)
 registry.register_preset("iae/fashion_mnist_clustering", dataclasses.replace(_FASHION, num_clusters=30))
 registry.register_preset("iae/fashion_mnist_semi_supervised", dataclasses.replace(
     _FASHION, num_clusters=10, num_labels=100))
