@@ -33,7 +33,8 @@ def _check_downsampling(image_shape, depth: int) -> None:
 
 
 def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads: dict[str, int],
-                  noise_size: int = 0, name: str = "encoder", standardized_heads: dict[str, float] | None = None) -> keras.Model:
+                  noise_size: int = 0, name: str = "encoder",
+                  standardized_heads: dict[str, float] | None = None) -> keras.Model:
     """x (and optional noise n) -> a dict of linear heads, e.g. {"z": 8, "y_logits": 10}.
 
     Noise enters by concatenation with the image features: z = f(x, n), the universal approximator
