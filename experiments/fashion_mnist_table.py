@@ -19,13 +19,12 @@ with the budget and wall time, and writes <workdir>/results.json.
 """
 from __future__ import annotations
 
-import json
 import os
-import time
 
 import numpy as np
 from absl import app, flags
 
+from experiments import runs
 from zoo import cli
 
 FLAGS = flags.FLAGS
@@ -46,22 +45,16 @@ SETTINGS = {  # setting -> (preset name, overrides, reported metric)
 
 def run_one(family: str, setting: str, seed: int, steps: int, root: str, extra: list[str],
             dataset: str = "fashion_mnist") -> dict:
-    from zoo import evaluation, registry, training
+    from zoo import evaluation, registry
 
     preset, overrides, _ = SETTINGS[setting]
     preset = f"{family}/{preset}"
     workdir = os.path.join(root, f"{setting}_seed{seed}")
     config = registry.resolve(preset_name=preset, dataset=dataset, seed=seed, steps=steps,
                               overrides=overrides + extra)
-    timing_path = os.path.join(workdir, "wall_seconds.json")
-    start = time.time()
-    training.run(config, workdir)
-    if not os.path.exists(timing_path) or time.time() - start > 60:
-        with open(timing_path, "w") as f:
-            json.dump({"train_seconds": time.time() - start}, f)
+    minutes = runs.timed_run(config, workdir)
     result = evaluation.evaluate(workdir)
-    with open(timing_path) as f:
-        result.update(json.load(f))
+    result["train_minutes"] = minutes
     result.update(setting=setting, seed=seed, batch_size=config.batch_size, steps=config.steps)
     return result
 
@@ -78,10 +71,11 @@ def summarize(results: list[dict]) -> str:
         extra = [f"hungarian {np.mean([r['hungarian_error'] for r in rows]) * 100:.2f}%"] if "hungarian_error" in rows[0] else []
         if all("clusters_used" in r for r in rows):
             extra.append("clusters used " + "/".join(str(r["clusters_used"]) for r in rows))
-        wall = np.mean([r["train_seconds"] for r in rows]) / 60
+        minutes = [r["train_minutes"] for r in rows]
+        wall = f"{np.mean(minutes):.1f} min" if None not in minutes else "-"
         lines.append(f"| {setting} | {metric} (%) | {values.mean():.2f} ± {values.std(ddof=1) if len(values) > 1 else 0:.2f}"
                      f"{' (' + ', '.join(extra) + ')' if extra else ''} | {len(rows)} | "
-                     f"{rows[0]['steps']} x {rows[0]['batch_size']} | {wall:.1f} min |")
+                     f"{rows[0]['steps']} x {rows[0]['batch_size']} | {wall} |")
     return "\n".join(lines)
 
 
@@ -94,8 +88,7 @@ def main(argv):
         raise ValueError(f"unknown settings {unknown}; known: {', '.join(SETTINGS)}")
     results = [run_one(FLAGS.family, setting, int(seed), FLAGS.steps, root, FLAGS.set, FLAGS.dataset)
                for setting in FLAGS.settings for seed in FLAGS.seeds]
-    with open(os.path.join(root, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    runs.merge_results(os.path.join(root, "results.json"), results, key=("setting", "seed"))
     print(summarize(results))
 
 

@@ -15,6 +15,10 @@ report how well s decides the class of its samples: the supervised prior, the sh
 classifier gives the requested label (conditional accuracy); the unsupervised prior, whose
 categories have no names, the error of the best one-to-one map of categories to the classifier's
 labels (category error, Hungarian).
+
+Each run is resumable and keeps its training time and scores in its directory, so invocations with
+different --rows can run side by side, and a last one over all rows prints the whole table without
+retraining or rescoring; <workdir>/results.json collects every run scored.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from experiments import runs
 from zoo import cli
 
 FLAGS = flags.FLAGS
@@ -91,10 +96,33 @@ def condition_grid(model, rows: int, seed: int):
     return visualize.grid(images, columns=k)
 
 
+def scores_of(workdir: str, row: str, seed: int, steps: int, scorer, reference) -> dict:
+    """The run's scores, kept in <workdir>/scores.json for its step count, this scorer and sample count
+    (the grid of a conditional row is drawn when its first seed is scored)."""
+    from zoo import training, visualize
+
+    path = os.path.join(workdir, "scores.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            kept = json.load(f)
+        if (kept["steps"], kept["scorer"], kept["samples"]) == (steps, scorer.name, FLAGS.samples):
+            return kept["scores"]
+    _, _, model = training.restore(workdir)
+    scores = score(model, scorer, reference, FLAGS.samples, seed)
+    if row in FIGURES:
+        scores.update(conditional_scores(model, scorer, 500, seed))
+        if seed == int(FLAGS.seeds[0]):
+            os.makedirs(FLAGS.figures_dir, exist_ok=True)
+            visualize.save_png(condition_grid(model, 8, seed), os.path.join(FLAGS.figures_dir, FIGURES[row]))
+    with open(path, "w") as f:
+        json.dump({"steps": steps, "scorer": scorer.name, "samples": FLAGS.samples, "scores": scores}, f)
+    return scores
+
+
 @cli.report_errors
 def main(argv):
     from zoo import classifier as zoo_classifier
-    from zoo import data, registry, training, visualize
+    from zoo import data, registry
 
     unknown = [r for r in FLAGS.rows if r not in ROWS]
     if unknown:
@@ -109,23 +137,15 @@ def main(argv):
                 config = registry.resolve(preset_name=preset, dataset=FLAGS.dataset, seed=seed, steps=FLAGS.steps,
                                           overrides=overrides + [f"code_size={code_size}"] + FLAGS.set)
                 workdir = os.path.join(FLAGS.workdir, f"{row}_code{code_size}_seed{seed}")
-                training.run(config, workdir)
-                _, _, model = training.restore(workdir)
-                result = {"row": row, "code_size": code_size, "seed": seed,
-                          **score(model, scorer, reference, FLAGS.samples, seed)}
-                if row in FIGURES:
-                    result.update(conditional_scores(model, scorer, 500, seed))
-                    if seed == int(FLAGS.seeds[0]):
-                        os.makedirs(FLAGS.figures_dir, exist_ok=True)
-                        visualize.save_png(condition_grid(model, 8, seed), os.path.join(FLAGS.figures_dir, FIGURES[row]))
+                result = {"row": row, "code_size": code_size, "seed": seed, "steps": config.steps,
+                          "train_minutes": runs.timed_run(config, workdir), "scorer": scorer.name}
+                result.update(scores_of(workdir, row, seed, config.steps, scorer, reference))
                 print(json.dumps(result), flush=True)
                 results.append(result)
-    os.makedirs(FLAGS.workdir, exist_ok=True)
-    with open(os.path.join(FLAGS.workdir, "results.json"), "w") as f:
-        json.dump({"scorer": scorer.name, "results": results}, f, indent=2)
+    runs.merge_results(os.path.join(FLAGS.workdir, "results.json"), results, key=("row", "code_size", "seed"))
     print(f"\nscored with {scorer.name}; {FLAGS.steps} steps per run\n")
-    print("| row | code size | Inception Score ↑ | FID ↓ | conditional accuracy ↑ | category error ↓ | seeds |\n"
-          "|---|---|---|---|---|---|---|")
+    print("| row | code size | Inception Score ↑ | FID ↓ | conditional accuracy ↑ | category error ↓ | seeds "
+          "| train wall time / run |\n|---|---|---|---|---|---|---|---|")
     for row in FLAGS.rows:
         for code_size in map(int, FLAGS.code_sizes):
             rows = [r for r in results if r["row"] == row and r["code_size"] == code_size]
@@ -134,7 +154,9 @@ def main(argv):
                 values = np.array([r[key] for r in rows if key in r])
                 cells.append(f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"
                              if len(values) else "-")
-            print(f"| {row} | {code_size} | " + " | ".join(cells) + f" | {len(rows)} |")
+            minutes = [r["train_minutes"] for r in rows]
+            wall = f"{np.mean(minutes):.1f} min" if None not in minutes else "-"
+            print(f"| {row} | {code_size} | " + " | ".join(cells) + f" | {len(rows)} | {wall} |")
 
 
 if __name__ == "__main__":

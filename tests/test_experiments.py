@@ -53,6 +53,27 @@ def test_toy_experiments_train_measure_and_draw(script, size, table_row, tmp_pat
     assert table_row in result.stdout and out.stat().st_size > 0
 
 
+def test_timed_runs_scale_a_resumed_run_and_results_merge_across_invocations(tmp_path):
+    import dataclasses
+    import json
+
+    from experiments import runs
+
+    config = registry.resolve(preset_name="aae/tiny")
+    workdir = str(tmp_path / "run")
+    training.run(dataclasses.replace(config, steps=2), workdir, verbose=0)  # a run cut off at step 2 of 4
+    minutes = runs.timed_run(config, workdir)
+    with open(os.path.join(workdir, "wall_seconds.json")) as f:
+        timing = json.load(f)
+    assert timing["steps_timed"] == 2 and minutes == pytest.approx(timing["train_seconds"] * 2 / 60)
+    assert runs.timed_run(config, workdir) == minutes  # a finished run is not retrained or retimed
+
+    path = str(tmp_path / "results.json")
+    runs.merge_results(path, [{"row": "a", "seed": 0, "x": 1}, {"row": "b", "seed": 0, "x": 2}], key=("row", "seed"))
+    merged = runs.merge_results(path, [{"row": "a", "seed": 0, "x": 3}], key=("row", "seed"))
+    assert sorted((r["row"], r["x"]) for r in merged) == [("a", 3), ("b", 2)]
+
+
 def test_fashion_mnist_table_runs_and_reports_collapse(tmp_path):
     result = subprocess.run([sys.executable, "-m", "experiments.fashion_mnist_table", "--family=aae", "--dataset=digits",
                              "--settings=clustering", "--seeds=0", "--steps=2",

@@ -1,0 +1,48 @@
+"""Run bookkeeping the table scripts share (no flags, so any script can import it): time a run,
+and keep results across invocations that run different rows side by side."""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+
+def timed_run(config, workdir: str) -> float | None:
+    """Trains or resumes `config` in `workdir` and returns the run's training wall time in minutes.
+
+    The steps this call trained are timed into <workdir>/wall_seconds.json; a run resumed from a
+    checkpoint (numbered by step) is scaled from the steps timed to the whole run. None for a run
+    trained before timing was kept."""
+    import tensorflow as tf
+
+    from zoo import training
+
+    path = os.path.join(workdir, "wall_seconds.json")
+    latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    start_step = int(latest.rsplit("-", 1)[1]) if latest else 0
+    start = time.time()
+    if training.run(config, workdir):  # {} when the run was already trained
+        with open(path, "w") as f:
+            json.dump({"train_seconds": time.time() - start, "steps_timed": config.steps - start_step}, f)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        timing = json.load(f)
+    return timing["train_seconds"] / timing.get("steps_timed", config.steps) * config.steps / 60
+
+
+def merge_results(path: str, results: list[dict], key: tuple[str, ...]) -> list[dict]:
+    """Writes `results` into the JSON list at `path`, replacing the entries with the same `key` values,
+    and returns the merged list."""
+    kept = []
+    if os.path.exists(path):
+        with open(path) as f:
+            kept = json.load(f)
+        if isinstance(kept, dict):  # lp_table's older {"scorer": ..., "results": [...]}
+            kept = kept["results"]
+    new = {tuple(r[k] for k in key) for r in results}
+    merged = [r for r in kept if tuple(r.get(k) for k in key) not in new] + results
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(merged, f, indent=2)
+    return merged
