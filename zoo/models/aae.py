@@ -90,7 +90,7 @@ class AAE(ZooModel):
             raise ValueError(f"semi-supervised training needs num_clusters == the dataset's {spec.num_classes} classes, "
                              f"got num_clusters={config.num_clusters}")
         super().__init__(config, spec, *self.plan(config))
-        heads = {}
+        heads, standardized = {}, {}
         if config.code_size:
             heads["z"] = config.code_size
             self.z_prior = priors.make(config.prior, config.code_size, config.prior_components)
@@ -98,13 +98,13 @@ class AAE(ZooModel):
                 self.z_discriminator = layers.mlp(config.code_size, config.discriminator_widths, 1, "z_discriminator")
         if config.num_clusters:
             heads["y_logits"] = config.num_clusters
+            if config.cluster_logit_scale:  # against the collapse to one category (see AAEConfig)
+                standardized["y_logits"] = config.cluster_logit_scale
             self.y_prior = priors.categorical(config.num_clusters)
             if self.has_code_gan(config):
                 self.y_discriminator = layers.mlp(config.num_clusters, config.discriminator_widths, 1, "y_discriminator")
         self.encoder = layers.image_encoder(spec.image_shape, config.architecture, config.widths, heads,
-                                            config.noise_size, standardized_heads=(
-                                                {"y_logits": config.cluster_logit_scale}
-                                                if config.num_clusters and config.cluster_logit_scale else None))
+                                            config.noise_size, standardized_heads=standardized)
         self.decoder = self.make_decoder()
 
     @staticmethod
