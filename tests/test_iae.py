@@ -116,3 +116,15 @@ def test_standardized_cluster_logits_cannot_put_a_batch_in_one_category(standard
         assert len(set(categories)) > 1
     else:
         assert set(categories) == {3}
+
+
+def test_fiae_code_recovery_counts_categories_q_reads_back_from_generated_images(monkeypatch):
+    config = registry.resolve(preset_name="fiae/tiny", overrides=["code_size=0", "num_clusters=4"])
+    model = training.build(config)[1]
+    # a generator that paints its category into the image, and a q that reads it back or not
+    monkeypatch.setattr(model, "decode", lambda code, seed=None: tf.reshape(
+        tf.repeat(code, 16, axis=1)[:, :64], [-1, 8, 8, 1]))
+    monkeypatch.setattr(model, "classify", lambda images, seed: tf.reshape(images, [-1, 64])[:, ::16])
+    assert model.sample_metrics(tf.constant([0, 1]))["code_recovery"] == 1.0
+    monkeypatch.setattr(model, "classify", lambda images, seed: tf.one_hot(tf.zeros(tf.shape(images)[0], tf.int32), 4))
+    assert abs(model.sample_metrics(tf.constant([0, 1]))["code_recovery"] - 0.25) < 0.05

@@ -5,6 +5,7 @@ reconstruction error, mean squared error per pixel with images in [0, 1]; the Pi
 log-likelihood in bits per dimension). With a
 categorical code: clustering error by the PixelGAN protocol (zoo.metrics), the Hungarian error when
 clusters == classes, and the semi-supervised test error when the run was trained with labels.
+And what the model measures on its own samples (`sample_metrics`: the FIAE's code recovery).
 """
 from __future__ import annotations
 
@@ -79,6 +80,7 @@ def evaluate(workdir: str, batch_size: int = 500, split: str = "test", write: bo
         if config.num_labels:
             results["num_labels"] = config.num_labels
             results["classification_error"] = metrics.classification_error(test_probs, test["label"])
+    results.update(model.sample_metrics(seed))
     if write:
         with open(os.path.join(workdir, "eval.json"), "w") as f:
             json.dump(results, f, indent=2)

@@ -157,6 +157,10 @@ class ZooModel(keras.Model):
         reconstruction = self.reconstruct(images, seed)
         return {"reconstruction_error": tf.reduce_mean(tf.square(images - reconstruction), axis=[1, 2, 3])}
 
+    def sample_metrics(self, seed) -> dict:
+        """name -> value measured on the model's own samples, for `zoo.evaluation`; none by default."""
+        return {}
+
     def traced(self, method: str):
         """`getattr(self, method)` as a tf.function, traced once per model (samplers loop over
         pixels: eagerly that would be one Python iteration per pixel)."""

@@ -91,6 +91,19 @@ class FIAE(IAE):
         """z_hat = f(x, eps): a draw of the implicit posterior q(z | x)."""
         return self.encode(images, seed)["code"]
 
+    def sample_metrics(self, seed, n: int = 2000) -> dict:
+        """With a categorical z, `code_recovery`: how often q(y | x) gives a generated image x = g(z, n)
+        the category of its z (chance 1 / num_clusters). Near chance, the generator ignores z or q
+        ignores x, and the clustering of real images means nothing."""
+        k = self.config.num_clusters
+        if not k:
+            return {}
+        seeds = tf.random.experimental.stateless_split(seed, 2)
+        category = tf.random.stateless_uniform([n], tf.cast(seeds[0], tf.int32), 0, k, tf.int32)
+        images = self.decode(tf.one_hot(category, k), seed=tf.cast(seeds[1], tf.int32))
+        recovered = tf.argmax(self.classify(images, seed), axis=-1, output_type=tf.int32)
+        return {"code_recovery": float(tf.reduce_mean(tf.cast(recovered == category, tf.float32)))}
+
     def endpoints(self):
         endpoints = super().endpoints()
         endpoints["generate"] = (lambda n, seed: {"images": self.generate(n, serving_seed(seed))}, ["n", "seed"])
