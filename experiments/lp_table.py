@@ -43,6 +43,7 @@ flags.DEFINE_string("dataset", "fashion_mnist", "dataset")
 flags.DEFINE_integer("samples", 5000, "samples scored per run")
 flags.DEFINE_string("scorer", "zoo", "'zoo' (the zoo's classifier of the dataset) or 'inception'")
 flags.DEFINE_string("figures_dir", "docs", "where the conditional rows' grids go (FIGURES)")
+flags.DEFINE_integer("figure_seed", 0, "the seed whose run draws a conditional row's grid")
 flags.DEFINE_multi_string("set", [], "extra config overrides for every run")
 
 AUTOENCODER = ["architecture=conv", "widths=32,64"]  # every row's encoder / decoder
@@ -98,7 +99,7 @@ def condition_grid(model, rows: int, seed: int):
 
 def scores_of(workdir: str, row: str, seed: int, steps: int, scorer, reference) -> dict:
     """The run's scores, kept in <workdir>/scores.json for its step count, this scorer and sample count
-    (the grid of a conditional row is drawn when its first seed is scored)."""
+    (a conditional row's grid is drawn when its run of --figure_seed is scored)."""
     from zoo import training, visualize
 
     path = os.path.join(workdir, "scores.json")
@@ -111,7 +112,7 @@ def scores_of(workdir: str, row: str, seed: int, steps: int, scorer, reference) 
     scores = score(model, scorer, reference, FLAGS.samples, seed)
     if row in FIGURES:
         scores.update(conditional_scores(model, scorer, 500, seed))
-        if seed == int(FLAGS.seeds[0]):
+        if seed == FLAGS.figure_seed:
             os.makedirs(FLAGS.figures_dir, exist_ok=True)
             visualize.save_png(condition_grid(model, 8, seed), os.path.join(FLAGS.figures_dir, FIGURES[row]))
     with open(path, "w") as f:
