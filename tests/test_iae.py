@@ -128,3 +128,15 @@ def test_fiae_code_recovery_counts_categories_q_reads_back_from_generated_images
     assert model.sample_metrics(tf.constant([0, 1]))["code_recovery"] == 1.0
     monkeypatch.setattr(model, "classify", lambda images, seed: tf.one_hot(tf.zeros(tf.shape(images)[0], tf.int32), 4))
     assert abs(model.sample_metrics(tf.constant([0, 1]))["code_recovery"] - 0.25) < 0.05
+
+
+def test_fiae_image_r1_penalizes_the_discriminator_slope_at_data_and_reports_the_gan_loss():
+    images = tf.constant(data.arrays("digits", "train")["image"][:2])
+    runs = {}
+    for gamma in (0.0, 100.0):
+        model = training.build(registry.resolve(preset_name="fiae/tiny", overrides=[f"image_r1={gamma}"]))[1]
+        model._seed_step = tf.constant(0)
+        loss = float(model.image_discriminator_phase({"image": images})["image_discriminator_loss"])
+        runs[gamma] = loss, [v.numpy() for v in model.image_discriminator.trainable_variables]
+    assert runs[0.0][0] == pytest.approx(runs[100.0][0])  # same init, same draws: the GAN part alone
+    assert any(not np.allclose(a, b) for a, b in zip(runs[0.0][1], runs[100.0][1]))

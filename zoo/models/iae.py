@@ -174,8 +174,7 @@ class IAE(AAE):
         gan_loss = losses.discriminator_loss(positive, self.joint_discriminator(list(negative_pair), training=True))
         if not self.config.joint_r1:
             return gan_loss, gan_loss
-        slope = slope_tape.gradient(positive, images)
-        penalty = losses.mean(tf.reduce_sum(tf.square(slope), axis=[1, 2, 3]))
+        penalty = losses.r1_penalty(slope_tape.gradient(positive, images))
         return gan_loss + 0.5 * self.config.joint_r1 * penalty, gan_loss
 
     def reconstruction_discriminator_phase(self, data):
