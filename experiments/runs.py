@@ -38,8 +38,6 @@ def merge_results(path: str, results: list[dict], key: tuple[str, ...]) -> list[
     if os.path.exists(path):
         with open(path) as f:
             kept = json.load(f)
-        if isinstance(kept, dict):  # lp_table's older {"scorer": ..., "results": [...]}
-            kept = kept["results"]
     new = {tuple(r[k] for k in key) for r in results}
     merged = [r for r in kept if tuple(r.get(k) for k in key) not in new] + results
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
