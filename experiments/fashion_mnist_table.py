@@ -73,7 +73,7 @@ def summarize(results: list[dict]) -> str:
             extra.append("clusters used " + "/".join(str(r["clusters_used"]) for r in rows))
         if all("code_recovery" in r for r in rows):  # the FIAE: does q(y | x) recover the z of g(z, n)?
             extra.append("code recovery " + "/".join(f"{r['code_recovery'] * 100:.1f}%" for r in rows))
-        minutes = [r["train_minutes"] for r in rows]
+        minutes = [r.get("train_minutes") for r in rows]  # None: a run trained before timing was kept
         wall = f"{np.mean(minutes):.1f} min" if None not in minutes else "-"
         lines.append(f"| {setting} | {metric} (%) | {values.mean():.2f} ± {values.std(ddof=1) if len(values) > 1 else 0:.2f}"
                      f"{' (' + ', '.join(extra) + ')' if extra else ''} | {len(rows)} | "
