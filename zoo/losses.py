@@ -23,10 +23,10 @@ def mean(per_example: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.cast(per_example, tf.float32))
 
 
-def r1_penalty(slope: tf.Tensor) -> tf.Tensor:
-    """Mescheder et al. 2018's R1 term |dD/dx|^2 (mean over examples), from D's gradient at real inputs;
-    the loss adds gamma / 2 times it."""
-    return mean(tf.reduce_sum(tf.square(slope), axis=tf.range(1, tf.rank(slope))))
+def r1_penalty(slope: tf.Tensor, gamma: float) -> tf.Tensor:
+    """Mescheder et al. 2018's R1 term gamma / 2 * |dD/dx|^2 (mean over examples), from D's gradient at
+    real inputs; the discriminator's loss adds it."""
+    return 0.5 * gamma * mean(tf.reduce_sum(tf.square(slope), axis=tf.range(1, tf.rank(slope))))
 
 
 def sigmoid_cross_entropy(labels, logits) -> tf.Tensor:

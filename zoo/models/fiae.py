@@ -134,7 +134,7 @@ class FIAE(IAE):
             gan_loss = losses.discriminator_loss(real, self.image_discriminator(generated, training=True)["logit"])
             loss = gan_loss
             if self.config.image_r1:
-                loss += 0.5 * self.config.image_r1 * losses.r1_penalty(slope_tape.gradient(real, images))
+                loss += losses.r1_penalty(slope_tape.gradient(real, images), self.config.image_r1)
         self.apply_phase("image_discriminator", tape, loss)
         return {"image_discriminator_loss": gan_loss}
 

@@ -174,8 +174,7 @@ class IAE(AAE):
         gan_loss = losses.discriminator_loss(positive, self.joint_discriminator(list(negative_pair), training=True))
         if not self.config.joint_r1:
             return gan_loss, gan_loss
-        penalty = losses.r1_penalty(slope_tape.gradient(positive, images))
-        return gan_loss + 0.5 * self.config.joint_r1 * penalty, gan_loss
+        return gan_loss + losses.r1_penalty(slope_tape.gradient(positive, images), self.config.joint_r1), gan_loss
 
     def reconstruction_discriminator_phase(self, data):
         """D(x, z) learns positive (x, z_hat) = 1 (the data joint q(x, z)) and negative
