@@ -32,6 +32,26 @@ def test_without_a_learned_prior_there_is_no_code_generator():
     assert not hasattr(model, "code_generator") and "prior_improvement" not in model.phases
 
 
+@pytest.mark.parametrize("output", ["standardized", "tanh", "linear"])
+def test_code_generator_output_fixes_the_learned_priors_scale_or_leaves_it_free(output):
+    _, model, _ = _model(f"code_generator_output={output}", "code_size=3")
+    for v in model.code_generator.get_layer("code_generator_logits").weights:
+        v.assign(v * 1000.0)  # a CG whose raw output has drifted far
+    codes = model._train_prior(512, 1)[0].numpy()
+    if output == "standardized":
+        np.testing.assert_allclose(codes.mean(axis=0), 0.0, atol=1e-3)
+        np.testing.assert_allclose(codes.std(axis=0), 1.0, rtol=1e-2)
+    elif output == "tanh":
+        assert np.abs(codes).max() <= 1.0
+    else:
+        assert codes.std(axis=0).max() > 10.0
+
+
+def test_unknown_code_generator_output():
+    with pytest.raises(ValueError, match="code_generator_output"):
+        registry.resolve(preset_name="lpaae/tiny", overrides=["code_generator_output=sigmoid"])
+
+
 @pytest.mark.parametrize("perceptual", [True, False])
 def test_perceptual_loss_reads_the_image_discriminator_without_moving_it(perceptual):
     _, model, batch = _model(f"perceptual={str(perceptual).lower()}")

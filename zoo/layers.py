@@ -13,13 +13,19 @@ import tensorflow as tf
 from keras import layers
 
 
-def mlp(input_dim: int, widths: tuple[int, ...], output_dim: int, name: str) -> keras.Model:
-    """ReLU MLP with a linear output (logits)."""
+def mlp(input_dim: int, widths: tuple[int, ...], output_dim: int, name: str, output: str = "linear") -> keras.Model:
+    """ReLU MLP with a linear output (logits); `output="tanh"` bounds it, `"standardized"` gives
+    each output unit zero mean and unit variance over the batch (batch normalization without a
+    learned scale or offset; the moving statistics at inference)."""
     inputs = keras.Input((input_dim,), name=f"{name}_input")
     h = inputs
     for i, width in enumerate(widths):
         h = layers.Dense(width, activation="relu", name=f"{name}_dense{i}")(h)
-    outputs = layers.Dense(output_dim, name=f"{name}_logits")(h)
+    outputs = layers.Dense(output_dim, activation="tanh" if output == "tanh" else None, name=f"{name}_logits")(h)
+    if output == "standardized":
+        outputs = layers.BatchNormalization(center=False, scale=False, synchronized=True, name=f"{name}_norm")(outputs)
+    elif output not in ("linear", "tanh"):
+        raise ValueError(f"unknown mlp output '{output}'; known: linear, tanh, standardized")
     return keras.Model(inputs, outputs, name=name)
 
 
