@@ -18,7 +18,8 @@ labels (category error, Hungarian).
 
 Each run is resumable and keeps its training time and scores in its directory, so invocations with
 different --rows can run side by side, and a last one over all rows prints the whole table without
-retraining or rescoring; <workdir>/results.json collects every run scored.
+retraining or rescoring; <workdir>/results.json collects every run scored, and `--report` prints
+its table without training anything.
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ flags.DEFINE_string("scorer", "zoo", "'zoo' (the zoo's classifier of the dataset
 flags.DEFINE_string("figures_dir", "docs", "where the conditional rows' grids go (FIGURES)")
 flags.DEFINE_integer("figure_seed", 0, "the seed whose run draws a conditional row's grid")
 flags.DEFINE_multi_string("set", [], "extra config overrides for every run")
+flags.DEFINE_bool("report", False, "print the table of every run scored in <workdir>/results.json; train nothing")
 
 AUTOENCODER = ["architecture=conv", "widths=32,64"]  # every row's encoder / decoder
 ROWS = {  # name -> (preset, overrides): the same autoencoder, the model's own prior and losses
@@ -120,11 +122,37 @@ def scores_of(workdir: str, row: str, seed: int, steps: int, scorer, reference) 
     return scores
 
 
+def summarize(results: list[dict]) -> str:
+    """The markdown table of scored runs: one line per (row, code size), in the order first seen."""
+    groups = {}
+    for r in results:
+        groups.setdefault((r["row"], r["code_size"]), []).append(r)
+    steps = sorted({r["steps"] for r in results})
+    lines = [f"\nscored with {'; '.join(sorted({r['scorer'] for r in results}))}; {steps} steps per run\n",
+             "| row | code size | Inception Score ↑ | FID ↓ | conditional accuracy ↑ | category error ↓ | seeds "
+             "| train wall time / run |", "|---|---|---|---|---|---|---|---|"]
+    for (row, code_size), rows in groups.items():
+        cells = []
+        for key in ("inception_score", "fid", "conditional_accuracy", "category_error"):
+            values = np.array([r[key] for r in rows if key in r])
+            cells.append(f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"
+                         if len(values) else "-")
+        minutes = [r["train_minutes"] for r in rows]
+        wall = f"{np.mean(minutes):.1f} min" if None not in minutes else "-"
+        seeds = ",".join(str(r["seed"]) for r in sorted(rows, key=lambda r: r["seed"]))
+        lines.append(f"| {row} | {code_size} | " + " | ".join(cells) + f" | {len(rows)} ({seeds}) | {wall} |")
+    return "\n".join(lines)
+
+
 @cli.report_errors
 def main(argv):
     from zoo import classifier as zoo_classifier
     from zoo import data, registry
 
+    if FLAGS.report:
+        with open(os.path.join(FLAGS.workdir, "results.json")) as f:
+            print(summarize(json.load(f)))
+        return
     unknown = [r for r in FLAGS.rows if r not in ROWS]
     if unknown:
         raise ValueError(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
@@ -144,21 +172,7 @@ def main(argv):
                 print(json.dumps(result), flush=True)
                 results.append(result)
     runs.merge_results(os.path.join(FLAGS.workdir, "results.json"), results, key=("row", "code_size", "seed"))
-    print(f"\nscored with {scorer.name}; {FLAGS.steps} steps per run\n")
-    print("| row | code size | Inception Score ↑ | FID ↓ | conditional accuracy ↑ | category error ↓ | seeds "
-          "| train wall time / run |\n|---|---|---|---|---|---|---|---|")
-    for row in FLAGS.rows:
-        for code_size in map(int, FLAGS.code_sizes):
-            rows = [r for r in results if r["row"] == row and r["code_size"] == code_size]
-            cells = []
-            for key in ("inception_score", "fid", "conditional_accuracy", "category_error"):
-                values = np.array([r[key] for r in rows if key in r])
-                cells.append(f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"
-                             if len(values) else "-")
-            minutes = [r["train_minutes"] for r in rows]
-            wall = f"{np.mean(minutes):.1f} min" if None not in minutes else "-"
-            print(f"| {row} | {code_size} | " + " | ".join(cells) + f" | {len(rows)} | {wall} |")
-
+    print(summarize(results))
 
 if __name__ == "__main__":
     app.run(main)

@@ -104,6 +104,10 @@ def test_learned_prior_table_scores_conditional_priors_and_draws_figs_10_12(tmp_
     assert '"conditional_accuracy"' in result.stdout and '"category_error"' in result.stdout
     assert (tmp_path / "lpaae_fig10_supervised.png").stat().st_size > 0
     assert (tmp_path / "lpaae_fig12_unsupervised.png").stat().st_size > 0
+    report = subprocess.run([sys.executable, "-m", "experiments.lp_table", "--report",
+                             f"--workdir={tmp_path / 'runs'}"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert "| supervised | 16 |" in report.stdout and "| 1 (0) |" in report.stdout
     out = tmp_path / "tsne.png"
     result = subprocess.run([sys.executable, "-m", "experiments.lpaae_tsne", "--examples=60",
                              f"--workdir={tmp_path / 'runs' / 'unsupervised_code16_seed0'}", f"--out={out}"],
