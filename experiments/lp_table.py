@@ -46,6 +46,8 @@ flags.DEFINE_string("scorer", "zoo", "'zoo' (the zoo's classifier of the dataset
 flags.DEFINE_string("figures_dir", "docs", "where the conditional rows' grids go (FIGURES)")
 flags.DEFINE_integer("figure_seed", 0, "the seed whose run draws a conditional row's grid")
 flags.DEFINE_multi_string("set", [], "extra config overrides for every run")
+flags.DEFINE_bool("score_data", False, "also score --samples training images as the row 'data' (the scores' "
+                  "ceiling: real images against the test set)")
 flags.DEFINE_bool("report", False, "print the table of every run scored in <workdir>/results.json; train nothing")
 
 AUTOENCODER = ["architecture=conv", "widths=32,64"]  # every row's encoder / decoder
@@ -159,6 +161,15 @@ def main(argv):
     scorer = zoo_classifier.Scorer.zoo(FLAGS.dataset) if FLAGS.scorer == "zoo" else zoo_classifier.Scorer.inception()
     reference = scorer.features(data.arrays(FLAGS.dataset, "test")["image"])
     results = []
+    if FLAGS.score_data:
+        from zoo import metrics
+
+        images = data.arrays(FLAGS.dataset, "train", limit=FLAGS.samples)["image"]
+        result = {"row": "data", "code_size": 0, "seed": 0, "steps": 0, "train_minutes": 0.0, "scorer": scorer.name,
+                  "inception_score": metrics.inception_score(scorer.probabilities(images))[0],
+                  "fid": metrics.frechet_distance(scorer.features(images), reference)}
+        print(json.dumps(result), flush=True)
+        results.append(result)
     for row in FLAGS.rows:
         preset, overrides = ROWS[row]
         for code_size in map(int, FLAGS.code_sizes):

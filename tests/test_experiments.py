@@ -95,12 +95,13 @@ def test_cycle_table_measures_both_families_and_draws_fig8(tmp_path):
 
 def test_learned_prior_table_scores_conditional_priors_and_draws_figs_10_12(tmp_path):
     result = subprocess.run([sys.executable, "-m", "experiments.lp_table", "--dataset=digits", "--steps=2",
-                             "--samples=100", "--seeds=0", "--rows=supervised,unsupervised", "--set=jit_compile=false",
+                             "--samples=100", "--seeds=0", "--rows=supervised,unsupervised", "--set=jit_compile=false", "--score_data",
                              f"--workdir={tmp_path / 'runs'}", f"--figures_dir={tmp_path}"], cwd=REPO,
                             capture_output=True, text=True, timeout=600,
                             env={**os.environ, "ZOO_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| supervised | 16 |" in result.stdout and "| unsupervised | 16 |" in result.stdout
+    assert "| data | 0 |" in result.stdout  # real training images, the scores' ceiling
     assert '"conditional_accuracy"' in result.stdout and '"category_error"' in result.stdout
     assert (tmp_path / "lpaae_fig10_supervised.png").stat().st_size > 0
     assert (tmp_path / "lpaae_fig12_unsupervised.png").stat().st_size > 0
