@@ -125,9 +125,11 @@ def scores_of(workdir: str, row: str, seed: int, steps: int, scorer, reference) 
 
 
 def summarize(results: list[dict]) -> str:
-    """The markdown table of scored runs: one line per (row, code size), in the order first seen."""
+    """The markdown table of scored runs: one line per (row, code size), in ROWS' order, data last."""
+    order = list(ROWS) + ["data"]
     groups = {}
-    for r in results:
+    for r in sorted(results, key=lambda r: (order.index(r["row"]) if r["row"] in order else len(order),
+                                            r["code_size"])):
         groups.setdefault((r["row"], r["code_size"]), []).append(r)
     steps = sorted({r["steps"] for r in results})
     lines = [f"\nscored with {'; '.join(sorted({r['scorer'] for r in results}))}; {steps} steps per run\n",
@@ -137,8 +139,8 @@ def summarize(results: list[dict]) -> str:
         cells = []
         for key in ("inception_score", "fid", "conditional_accuracy", "category_error"):
             values = np.array([r[key] for r in rows if key in r])
-            cells.append(f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"
-                         if len(values) else "-")
+            spread = f" ± {values.std(ddof=1):.3f}" if len(values) > 1 else ""  # none from one seed
+            cells.append(f"{values.mean():.3f}{spread}" if len(values) else "-")
         minutes = [r["train_minutes"] for r in rows]
         wall = f"{np.mean(minutes):.1f} min" if None not in minutes else "-"
         seeds = ",".join(str(r["seed"]) for r in sorted(rows, key=lambda r: r["seed"]))
