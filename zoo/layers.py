@@ -21,7 +21,9 @@ def mlp(input_dim: int, widths: tuple[int, ...], output_dim: int, name: str, out
     h = inputs
     for i, width in enumerate(widths):
         h = layers.Dense(width, activation="relu", name=f"{name}_dense{i}")(h)
-    outputs = layers.Dense(output_dim, activation="tanh" if output == "tanh" else None, name=f"{name}_logits")(h)
+    # Standardization removes any bias, whose gradient would then be rounding noise that Adam scales up.
+    outputs = layers.Dense(output_dim, activation="tanh" if output == "tanh" else None,
+                           use_bias=output != "standardized", name=f"{name}_logits")(h)
     if output == "standardized":
         outputs = layers.BatchNormalization(center=False, scale=False, synchronized=True, name=f"{name}_norm")(outputs)
     elif output not in ("linear", "tanh"):

@@ -73,7 +73,10 @@ class ZooTuner(keras_tuner.Tuner):
         if objective not in available:
             raise ValueError(f"objective '{objective}' is not reported for this config; available: {', '.join(available)}")
         options = dict(objective=keras_tuner.Objective(objective, "min"), hyperparameters=search_space(base, names),
-                       seed=base.seed, tune_new_entries=False)
+                       seed=base.seed, tune_new_entries=False,
+                       # A combination the family rejects is a failed trial, not a reason to stop the
+                       # search (Keras Tuner's default gives up after 3 failures in a row).
+                       max_consecutive_failed_trials=max(3, max_trials))
         if tuner == "hyperband":
             # Budget in "epochs" of base.steps / max_epochs steps each; a promoted trial continues
             # its parent's run.
