@@ -187,5 +187,6 @@ def main(argv):
     runs.merge_results(os.path.join(FLAGS.workdir, "results.json"), results, key=("row", "code_size", "seed"))
     print(summarize(results))
 
+
 if __name__ == "__main__":
     app.run(main)

@@ -13,10 +13,15 @@ import tensorflow as tf
 from keras import layers
 
 
+MLP_OUTPUTS = ("linear", "tanh", "standardized")
+
+
 def mlp(input_dim: int, widths: tuple[int, ...], output_dim: int, name: str, output: str = "linear") -> keras.Model:
     """ReLU MLP with a linear output (logits); `output="tanh"` bounds it, `"standardized"` gives
     each output unit zero mean and unit variance over the batch (batch normalization without a
     learned scale or offset; the moving statistics at inference)."""
+    if output not in MLP_OUTPUTS:
+        raise ValueError(f"unknown mlp output '{output}'; known: {', '.join(MLP_OUTPUTS)}")
     inputs = keras.Input((input_dim,), name=f"{name}_input")
     h = inputs
     for i, width in enumerate(widths):
@@ -26,8 +31,6 @@ def mlp(input_dim: int, widths: tuple[int, ...], output_dim: int, name: str, out
                            use_bias=output != "standardized", name=f"{name}_logits")(h)
     if output == "standardized":
         outputs = layers.BatchNormalization(center=False, scale=False, synchronized=True, name=f"{name}_norm")(outputs)
-    elif output not in ("linear", "tanh"):
-        raise ValueError(f"unknown mlp output '{output}'; known: linear, tanh, standardized")
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -39,12 +39,6 @@ from zoo import configs, layers, losses, registry
 from zoo.models.base import ZooModel, serving_seed
 
 CONDITIONING = ("none", "supervised", "unsupervised", "embedding")
-# CG's output layer. "linear" is a plain MLP: nothing fixes the learned prior's scale, and on
-# Fashion-MNIST CG's codes and the encoder's (which D_C pulls after them) drift together to
-# magnitudes in the hundreds within 3,000 steps, saturating the decoder. "standardized" gives each
-# code unit zero mean and unit variance over the batch (batch normalization without learned scale or
-# offset), "tanh" bounds it to (-1, 1); either keeps the prior's shape free but its scale fixed.
-CODE_GENERATOR_OUTPUTS = ("standardized", "tanh", "linear")
 (_PRIOR_NOISE, _PRIOR_LABEL, _GENERATOR_NOISE, _GENERATOR_LABEL, _CODE_NOISE, _CODE_LABEL, _CAPTION) = range(61, 68)
 
 
@@ -56,7 +50,12 @@ class LPAAEConfig(configs.Config):
     code_size: int = 64  # z_c, the autoencoder's code
     noise_size: int = 64  # z, CG's input
     code_generator_widths: tuple[int, ...] = (256, 256)
-    code_generator_output: str = "standardized"  # CG's last layer: see CODE_GENERATOR_OUTPUTS
+    # CG's output layer (layers.MLP_OUTPUTS). "linear" is a plain MLP: nothing fixes the learned prior's scale, and on
+    # Fashion-MNIST CG's codes and the encoder's (which D_C pulls after them) drift together to
+    # magnitudes in the hundreds within 3,000 steps, saturating the decoder. "standardized" gives each
+    # code unit zero mean and unit variance over the batch (batch normalization without learned scale or
+    # offset), "tanh" bounds it to (-1, 1); either keeps the prior's shape free but its scale fixed.
+    code_generator_output: str = "standardized"
     code_discriminator_widths: tuple[int, ...] = (256, 256)
     image_discriminator_widths: tuple[int, ...] = (64, 128)  # conv filters; the last layer's features are perceptual
     learned_prior: bool = True  # ablation A
@@ -83,9 +82,9 @@ class LPAAEConfig(configs.Config):
         super().validate()
         if self.code_size <= 0 or self.noise_size <= 0:
             raise ValueError(f"code_size and noise_size must be positive, got {self.code_size}, {self.noise_size}")
-        if self.code_generator_output not in CODE_GENERATOR_OUTPUTS:
+        if self.code_generator_output not in layers.MLP_OUTPUTS:
             raise ValueError(f"unknown code_generator_output '{self.code_generator_output}'; known: "
-                             f"{', '.join(CODE_GENERATOR_OUTPUTS)}")
+                             f"{', '.join(layers.MLP_OUTPUTS)}")
         if self.conditioning not in CONDITIONING:
             raise ValueError(f"unknown conditioning '{self.conditioning}'; known: {', '.join(CONDITIONING)}")
         if self.conditioning != "none" and not self.learned_prior:
