@@ -67,11 +67,16 @@ FIGURES = {"supervised": "lpaae_fig10_supervised.png", "unsupervised": "lpaae_fi
 
 
 def score(model, scorer, reference_features, n: int, seed: int) -> dict:
-    from zoo import metrics
-
     sample = tf.function(lambda k, s: model.sample(k, s))
     images = np.concatenate([sample(tf.constant(500), tf.constant([seed, 9000 + i])).numpy()
                              for i in range(0, n, 500)])[:n]
+    return image_scores(images, scorer, reference_features)
+
+
+def image_scores(images, scorer, reference_features) -> dict:
+    """Classifier-based Inception Score of the images and FID of their features against the reference."""
+    from zoo import metrics
+
     inception, _ = metrics.inception_score(scorer.probabilities(images))
     return {"inception_score": inception,
             "fid": metrics.frechet_distance(scorer.features(images), reference_features)}
@@ -164,12 +169,9 @@ def main(argv):
     reference = scorer.features(data.arrays(FLAGS.dataset, "test")["image"])
     results = []
     if FLAGS.score_data:
-        from zoo import metrics
-
         images = data.arrays(FLAGS.dataset, "train", limit=FLAGS.samples)["image"]
         result = {"row": "data", "code_size": 0, "seed": 0, "steps": 0, "train_minutes": 0.0, "scorer": scorer.name,
-                  "inception_score": metrics.inception_score(scorer.probabilities(images))[0],
-                  "fid": metrics.frechet_distance(scorer.features(images), reference)}
+                  **image_scores(images, scorer, reference)}
         print(json.dumps(result), flush=True)
         results.append(result)
     for row in FLAGS.rows:
