@@ -6,7 +6,9 @@ with the same network:
     python -m zoo.classifier --dataset=fashion_edges2shoes
 
 writes <cache>/<dataset>.keras and <dataset>.json (its test accuracy); <cache> is $ZOO_CACHE_DIR or
-~/.cache/zoo/classifiers. Every score built on it names it with `describe`.
+~/.cache/zoo/classifiers. Every score built on it names it with `describe`. Training is seeded, but
+CPU kernels split their sums by thread count: the same seed gives the same weights only at the same
+TF_NUM_INTRAOP_THREADS (Fashion-MNIST, seed 0: test accuracy 0.8932 at 1 thread, 0.8905 at 2).
 """
 from __future__ import annotations
 
