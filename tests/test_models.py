@@ -138,3 +138,13 @@ def test_mirrored_on_two_cpus_matches_one_device(name, tmp_path, tiny_run, mirro
     b = _weights(training.restore(str(tmp_path / "mirrored"))[2])
     for key in a:
         np.testing.assert_allclose(a[key], b[key], rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("preset", ["aae/tiny", "lpaae/tiny"])
+def test_the_same_config_and_seed_train_the_same_weights(tmp_path, preset):
+    # Results tables rely on a seed fixing a run: every random draw and the data order follow it.
+    def weights(workdir):
+        training.run(registry.resolve(preset_name=preset, steps=4), str(workdir), verbose=0)
+        return [v.numpy() for v in training.restore(str(workdir))[2].weights]
+    first, second = weights(tmp_path / "a"), weights(tmp_path / "b")
+    assert len(first) == len(second) and all(np.array_equal(a, b) for a, b in zip(first, second))
