@@ -29,7 +29,7 @@ def main(argv):
 
     config = registry.resolve(preset_name=FLAGS.preset, overrides=FLAGS.set)
     _, model = training.build(config)
-    pipeline = training.train_dataset(config, shuffle_seed=0)
+    pipeline = training.train_dataset(config)
     batch = next(iter(pipeline))
     in_memory = tf.data.Dataset.from_tensors(batch).repeat()
     flops = train_step_flops(model, batch)

@@ -63,7 +63,7 @@ def main(argv):
         print(f"  {label:22s}  {seconds[name]:8.2f} s: {seconds['naive'] / seconds[name]:5.1f}x the naive speed; "
               f"identical images: {same} of {FLAGS.samples}")
 
-    pipeline = training.train_dataset(config, shuffle_seed=0)
+    pipeline = training.train_dataset(config)
     batch = next(iter(pipeline))
     flops = train_step_flops(model, batch)
     images_per_second(model, pipeline, 10, config.batch_size)

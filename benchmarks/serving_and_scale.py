@@ -68,7 +68,7 @@ def main(argv):
     mirrored = training.make_strategy("mirrored", FLAGS.cpu_replicas)  # before TensorFlow picks its devices
     single = training.make_strategy("default")
     config = registry.resolve(preset_name=FLAGS.preset, overrides=FLAGS.set)
-    dataset = training.train_dataset(config, shuffle_seed=0)
+    dataset = training.train_dataset(config)
     # Logical CPU replicas run without XLA (see training.build): the ratio compares like with like,
     # and the XLA single-device rate is printed for context.
     plain = configs.replace(config, jit_compile=False)

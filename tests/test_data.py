@@ -12,9 +12,6 @@ import tensorflow_datasets as tfds
 import zoo.data as data
 from zoo.data import builders, idx
 
-DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-
-
 # ---------------------------------------------------------------- fixtures
 
 
@@ -188,10 +185,19 @@ def test_unknown_split_lists_known_splits(digits_dir):
         assert split in str(err.value)
 
 
+def test_digits_edges_needs_no_download(tmp_path):
+    s = data.spec("digits_edges", data_dir=tmp_path)
+    assert s.image_shape == (8, 8, 1) and s.label_names == ("digit", "edges")
+    validation = data.arrays("digits_edges", "validation", data_dir=tmp_path)
+    digits, edges = (validation["image"][validation["label"] == label] for label in (0, 1))
+    assert len(digits) and len(edges) and set(np.unique(edges)) <= {0.0, 1.0}
+    assert len(np.unique(digits)) > 2
+
+
 def test_dataset_names():
     assert data.DATASETS == (
         "digits", "fashion_mnist", "mnist", "svhn_cropped", "smallnorb", "cifar10", "celeb_a", "oxford_flowers102",
-        "fashion_edges2shoes", "edges2shoes",
+        "fashion_edges2shoes", "mnist_edges", "digits_edges", "edges2shoes",
     )
 
 
@@ -238,12 +244,46 @@ def test_mnist_with_source_dir_uses_idx_files(tmp_path, idx_dir):
     assert (data_dir / "zoo_idx_images" / "mnist").is_dir()
 
 
-def test_prepared_idx_dataset_is_reused(tmp_path, idx_dir):
+def _record_files(data_dir: Path) -> dict:
+    return {p: p.stat().st_mtime_ns for p in data_dir.rglob("*.tfrecord*")}
+
+
+def test_prepared_idx_dataset_is_reused_while_its_files_are_the_same(tmp_path, idx_dir):
     source, written = idx_dir
-    data.spec("fashion_mnist", source_dir=source, data_dir=tmp_path / "tfds")
-    shutil.rmtree(source)  # prepared once: the source files are no longer needed
-    test = data.arrays("fashion_mnist", "test", source_dir=source, data_dir=tmp_path / "tfds")
+    data_dir = tmp_path / "tfds"
+    data.spec("fashion_mnist", source_dir=source, data_dir=data_dir)
+    records = _record_files(data_dir)
+    copy = tmp_path / "copy"
+    shutil.copytree(source, copy)  # the same files elsewhere are the same source
+    test = data.arrays("fashion_mnist", "test", source_dir=copy, data_dir=data_dir)
     np.testing.assert_array_equal(test["label"], written["test"][1])
+    assert _record_files(data_dir) == records
+
+
+def test_other_or_changed_source_files_prepare_the_dataset_again(tmp_path, idx_dir, capfd):
+    source, _ = idx_dir
+    data_dir = tmp_path / "tfds"
+    data.spec("mnist", source_dir=source, data_dir=data_dir)
+    other = tmp_path / "other"
+    written = write_idx_dir(other, n_train=30, seed=1)
+    s = data.spec("mnist", source_dir=other, data_dir=data_dir)
+    assert s.num_examples["train"] + s.num_examples["validation"] == 30
+    test = data.arrays("mnist", "test", source_dir=other, data_dir=data_dir)
+    np.testing.assert_array_equal(np.round(test["image"][..., 0] * 255), written["test"][0])
+    assert "were not made from the files in" in capfd.readouterr().err
+    # A truncated file in place of one it was prepared from: the reader's error, not old records.
+    images = other / idx.candidates("train", "images")[0]
+    images.write_bytes(images.read_bytes()[:-100])
+    with pytest.raises(data.DataFormatError, match=str(images)):
+        data.spec("mnist", source_dir=other, data_dir=data_dir)
+
+
+def test_prepared_dataset_without_its_source_files_is_refused(tmp_path, idx_dir):
+    source, _ = idx_dir
+    data.spec("fashion_mnist", source_dir=source, data_dir=tmp_path / "tfds")
+    shutil.rmtree(source)  # the records can no longer be tied to their files
+    with pytest.raises(data.DataNotFoundError, match="does not exist"):
+        data.arrays("fashion_mnist", "test", source_dir=source, data_dir=tmp_path / "tfds")
 
 
 def test_missing_source_dir(tmp_path):
@@ -309,16 +349,31 @@ def test_corrupt_idx_files(tmp_path, idx_dir, corrupt, target, message):
     assert not list(data_dir.rglob("*.tfrecord*"))  # validated before writing anything
 
 
-def test_debian_fashion_mnist_files():
-    if not DEBIAN_FASHION_MNIST.is_dir():
-        pytest.skip(f"{DEBIAN_FASHION_MNIST} absent (apt-get install dataset-fashion-mnist)")
-    found, missing = idx.find_files(DEBIAN_FASHION_MNIST)
+def test_debian_fashion_mnist_files(fashion_mnist_dir):
+    found, missing = idx.find_files(fashion_mnist_dir)
     assert not missing
     for split, n in (("train", 60000), ("test", 10000)):
         assert idx.read_header(found[split, "images"]) == (np.dtype(np.uint8), (n, 28, 28))
         labels = idx.read(found[split, "labels"])
         assert labels.shape == (n,)
         np.testing.assert_array_equal(np.unique(labels), np.arange(10))
+
+
+# The counts published with MNIST (and in ../shared/data/mnist/README.md).
+MNIST_LABEL_COUNTS = {"train": (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+                      "test": (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)}
+
+
+def test_mnist_from_the_real_idx_files(mnist_dir, tmp_path):
+    options = dict(source_dir=mnist_dir, data_dir=tmp_path / "tfds")
+    s = data.spec("mnist", **options)
+    assert s.image_shape == (28, 28, 1) and s.num_classes == 10
+    assert s.num_examples == {"train": 55000, "validation": 5000, "test": 10000}
+    for split in ("test", "train"):
+        labels = data.arrays("mnist", split, **options)["label"]
+        if split == "train":
+            labels = np.concatenate([labels, data.arrays("mnist", "validation", **options)["label"]])
+        assert tuple(np.bincount(labels, minlength=10)) == MNIST_LABEL_COUNTS[split]
 
 
 # ---------------------------------------------------------------- TFDS catalog

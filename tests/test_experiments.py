@@ -85,7 +85,8 @@ def test_fashion_mnist_table_runs_and_reports_collapse(tmp_path):
 
 def test_cycle_table_measures_both_families_and_draws_fig8(tmp_path):
     out = tmp_path / "fig8.png"
-    result = subprocess.run([sys.executable, "-m", "experiments.cycle_table", "--preset=tiny", "--steps=2", "--seeds=0",
+    result = subprocess.run([sys.executable, "-m", "experiments.cycle_table", "--preset=tiny", "--dataset=digits_edges", "--steps=2",
+                             "--seeds=0",
                              "--examples=20", "--classifier_epochs=1", f"--workdir={tmp_path / 'runs'}", f"--out={out}"],
                             cwd=REPO, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "ZOO_CACHE_DIR": str(tmp_path / "cache")})
@@ -117,13 +118,7 @@ def test_learned_prior_table_scores_conditional_priors_and_draws_figs_10_12(tmp_
     assert '"nearest_prior_category_error"' in result.stdout and out.stat().st_size > 0
 
 
-def test_text_to_image_embeds_captions_and_scores_held_out_ones(tmp_path):
-    from zoo import text
-
-    try:
-        text.default_model_dir()
-    except ImportError as error:
-        pytest.skip(str(error))
+def test_text_to_image_embeds_captions_and_scores_held_out_ones(tmp_path, minilm_dir):
     out = tmp_path / "text.png"
     result = subprocess.run([sys.executable, "-m", "experiments.text_to_image", "--dataset=digits", "--steps=2",
                              "--samples_per_caption=2", "--set=jit_compile=false", f"--workdir={tmp_path / 'run'}",

@@ -10,7 +10,7 @@ from zoo import data, losses, registry, training
 def _model(*overrides, preset="lpaae/tiny"):
     config = registry.resolve(preset_name=preset, overrides=list(overrides))
     _, model = training.build(config)
-    return config, model, next(iter(training.train_dataset(config, shuffle_seed=0)))
+    return config, model, next(iter(training.train_dataset(config)))
 
 
 @pytest.mark.parametrize("switch,movers", [

@@ -1,30 +1,82 @@
-"""What the absl entry points share: the config and strategy flags, and a main that reports user
-errors in one line."""
+"""What the absl entry points share: a quiet start, the config and strategy flags, and a main that
+reports user errors in one line.
+
+Commands are quiet: TensorFlow's C++ start-up lines (oneDNN notice, CUDA probing), its C++ logs and
+the known-harmless warnings of tfds / absl do not reach the terminal. `ZOO_VERBOSITY=debug` in the
+environment, or absl's own `--verbosity=1` (`-v 1`), lets everything through.
+"""
 from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 
 from absl import flags
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+def debug_requested(argv=None, environ=None) -> bool:
+    """Whether the user asked for every log line: ZOO_VERBOSITY=debug or --verbosity / -v >= 1."""
+    environ = os.environ if environ is None else environ
+    if environ.get("ZOO_VERBOSITY", "").lower() == "debug":
+        return True
+    argv = sys.argv[1:] if argv is None else argv
+    for i, arg in enumerate(argv):
+        match = re.fullmatch(r"(?:--verbosity|-v)(?:=(-?\d+))?", arg)
+        value = match and (match.group(1) or (argv[i + 1] if i + 1 < len(argv) else ""))
+        if value and value.lstrip("-").isdigit() and int(value) >= 1:
+            return True
+    return False
+
+
+def _quiet_start() -> None:
+    """TensorFlow's C++ logging goes to stderr from the moment it loads, before
+    TF_CPP_MIN_LOG_LEVEL is read for some of it (the CUDA stub's lines), so the import itself runs
+    with file descriptor 2 on /dev/null; Python errors raised by it still show, after it."""
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+DEBUG = debug_requested()
+if not DEBUG:
+    _quiet_start()
+
+
+def _quiet_libraries() -> None:
+    """absl's warnings from tfds (deprecated dtype fields, folders without dataset_info.json) and
+    tfds's progress bars stay out of a quiet command."""
+    from absl import logging
+
+    import tensorflow_datasets as tfds
+
+    logging.set_verbosity(logging.ERROR)
+    tfds.disable_progress_bar()
 
 
 def report_errors(main):
     """Bad input (unknown names, missing data, corrupt files, wrong config) ends with one line on
-    stderr and exit status 2; a non-finite loss with status 1. Anything else is a bug: traceback."""
+    stderr and exit status 2, and so does a workdir another process trains in; a non-finite loss
+    with status 1. Anything else is a bug: traceback."""
 
     def wrapped(argv):
-        from absl import logging
-
         from zoo import data, training
 
-        logging.set_verbosity(logging.WARNING)
-
+        if not DEBUG:
+            _quiet_libraries()
         try:
             return main(argv)
-        except (ValueError, FileNotFoundError, data.DataNotFoundError, data.DataFormatError) as error:
+        except (ValueError, FileNotFoundError, data.DataNotFoundError, data.DataFormatError,
+                training.WorkdirBusyError) as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
         except training.NonFiniteLossError as error:

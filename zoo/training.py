@@ -4,16 +4,26 @@ experiments and tests.
 A run lives in its workdir: `config.json` (the resolved config), `checkpoints/` (weights, every
 phase's optimizer state and so the step), `tensorboard/` (scalars, image grids, latent plots),
 `images/` (the same pictures as PNG) and `metrics.jsonl`. Started again on the same workdir it
-resumes from the last checkpoint; a non-finite loss stops it and keeps the last good checkpoint.
+resumes from the last checkpoint: the data stream continues where the checkpoint left it and every
+random draw is keyed on (seed, step), so a resumed run ends with the weights an uninterrupted one
+would have; what was logged after that checkpoint is dropped from `metrics.jsonl` and TensorBoard
+before it is logged again. One process at a time trains in a workdir (`WorkdirBusyError`). A
+non-finite loss stops training and keeps the last good checkpoint.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime
+import fcntl
 import functools
+import glob
 import json
 import math
 import os
+import socket
 import sys
+import time
 
 import keras
 import tensorflow as tf
@@ -23,6 +33,40 @@ from zoo import data, registry, visualize
 
 class NonFiniteLossError(RuntimeError):
     """Training produced NaN or infinity; the workdir keeps the last good checkpoint."""
+
+
+class WorkdirBusyError(RuntimeError):
+    """Another live process is training in this workdir."""
+
+
+LOCK_FILE = ".lock"
+
+
+@contextlib.contextmanager
+def hold_workdir(workdir: str):
+    """An exclusive lock on the workdir for as long as this process trains in it. The kernel drops
+    it when the holder exits however it exits (kill -9 included), so a lock file left behind by a
+    dead process blocks nothing; the file only says who holds the lock, for the error message."""
+    path = os.path.join(workdir, LOCK_FILE)
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise WorkdirBusyError(f"{workdir} is in use: {holder} is training in it; wait for it to end "
+                                   "or use another --workdir") from None
+        f.seek(0)
+        f.truncate()
+        started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+        f.write(f"process {os.getpid()} on {socket.gethostname()} (since {started})\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.seek(0)
+            f.truncate()
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 # Settings that may change between a run and its resumption (the rest must match config.json).
@@ -68,37 +112,39 @@ def data_options(config) -> dict:
                 image_size=config.image_size or None, classes=config.classes or None)
 
 
-def train_dataset(config, shuffle_seed: int) -> tf.data.Dataset:
+def train_dataset(config, start_step: int = 0) -> tf.data.Dataset:
     """Unlabeled global batches {"image"}; with num_labels, zipped with labeled batches of a fixed
     class-balanced subset {"labeled_image", "labeled_label"}. Labels of the unlabeled stream are
     dropped here, so no phase can read them, unless the family trains on every label
-    (`uses_labels`). Two-domain families get `unpaired_dataset`."""
+    (`uses_labels`). Two-domain families get `unpaired_dataset`. The stream is a function of the
+    config's seed; `start_step` starts it at the batch that step would read (resuming)."""
     options = data_options(config)
     model_cls = registry.family(config.model).model_cls
     if model_cls.TWO_DOMAINS:
-        return _shard_by_data(unpaired_dataset(config, shuffle_seed))
+        return _shard_by_data(unpaired_dataset(config, start_step))
     # Only families that train on every label (a label-conditional prior) see the labels; only
     # caption-conditional ones the captions.
     unlabeled = data.load(config.dataset, "train", batch_size=config.batch_size, shuffle=True, repeat=True,
-                          seed=shuffle_seed, drop_remainder=True, with_labels=model_cls.uses_labels(config),
-                          captions=model_cls.captions(config, "train"), **options)
+                          seed=config.seed, drop_remainder=True, with_labels=model_cls.uses_labels(config),
+                          captions=model_cls.captions(config, "train"), skip_batches=start_step, **options)
     if not config.num_labels:
         return _shard_by_data(unlabeled)
     subset = data.labeled_subset(config.dataset, config.num_labels, seed=config.seed, **options)
-    labeled = data.shuffle_batches(tf.data.Dataset.from_tensor_slices(subset), shuffle_seed, repeat=True,
-                                   batch_size=config.labeled_batch_size, drop_remainder=True)
+    labeled = data.shuffle_batches(tf.data.Dataset.from_tensor_slices(subset), config.seed, repeat=True,
+                                   batch_size=config.labeled_batch_size, drop_remainder=True,
+                                   skip_batches=start_step)
     return _shard_by_data(tf.data.Dataset.zip(unlabeled, labeled).map(
         lambda u, l: {"image": u["image"], "labeled_image": l["image"], "labeled_label": l["label"]},
         num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
 
 
-def unpaired_dataset(config, shuffle_seed: int) -> tf.data.Dataset:
+def unpaired_dataset(config, start_step: int = 0) -> tf.data.Dataset:
     """Global batches {"image": domain A (label 0), "code_image": domain B (label 1)} of a two-domain
     dataset (`zoo.data.domains`), each domain in its own seeded order: the pairs are never the
     dataset's own (unpaired translation)."""
     a, b = (data.load(config.dataset, "train", batch_size=config.batch_size, shuffle=True, repeat=True,
-                      seed=shuffle_seed + 7919 * domain, drop_remainder=True, with_labels=False, label=domain,
-                      **data_options(config)) for domain in (0, 1))
+                      seed=config.seed + 7919 * domain, drop_remainder=True, with_labels=False, label=domain,
+                      skip_batches=start_step, **data_options(config)) for domain in (0, 1))
     return tf.data.Dataset.zip(a, b).map(lambda a, b: {"image": a["image"], "code_image": b["image"]},
                                          num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -229,12 +275,96 @@ class Monitor(keras.callbacks.Callback):
                 visualize.save_png(picture, os.path.join(self.workdir, "images", f"{name}.png"))
 
 
+def _forget_after(workdir: str, step: int) -> None:
+    """Drops what a previous process logged after `step` (the checkpoint a run resumes from) from
+    metrics.jsonl and the TensorBoard event files, so that every step is logged once; a record
+    that a killed process left half-written goes too."""
+    path = os.path.join(workdir, "metrics.jsonl")
+    if os.path.exists(path):
+        with open(path) as f:
+            lines = [line for line in f if line.endswith("\n") and _logged_step(line) <= step]
+        with open(path, "w") as f:
+            f.writelines(lines)
+    for events_file in glob.glob(os.path.join(workdir, "tensorboard", "events.out.tfevents.*")):
+        events = []
+        try:
+            for record in tf.data.TFRecordDataset(events_file):
+                events.append(tf.compat.v1.Event.FromString(record.numpy()))
+        except tf.errors.DataLossError:
+            pass  # cut off by a killed process: what was read before stays
+        kept = [event for event in events if event.step <= step]
+        if len(kept) < len(events) or os.path.getsize(events_file) != sum(16 + e.ByteSize() for e in events):
+            with tf.io.TFRecordWriter(events_file) as writer:
+                for event in kept:
+                    writer.write(event.SerializeToString())
+
+
+def _logged_step(line: str) -> float:
+    try:
+        return json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError):
+        return math.inf  # not a whole record
+
+
+class Progress(keras.callbacks.Callback):
+    """Step-based progress: on a terminal one live line (step / total, bar, steps/s, ETA, the
+    running losses); otherwise one line per `log_every` steps. Writes nothing anywhere else."""
+
+    REDRAW_S = 0.25
+
+    def __init__(self, start_step: int, total: int, live: bool, stream=None):
+        super().__init__()
+        self.step, self.total, self.live = start_step, total, live
+        self.stream = stream or sys.stdout
+        self.mark = self.last_draw = None
+
+    def on_train_begin(self, logs=None):
+        self.mark = (time.monotonic(), self.step)
+        self.last_draw = 0.0
+
+    def _line(self, logs) -> str:
+        now, (then, then_step) = time.monotonic(), self.mark
+        rate = (self.step - then_step) / max(now - then, 1e-9)
+        eta = datetime.timedelta(seconds=round((self.total - self.step) / rate)) if rate > 0 else "?"
+        losses = "  ".join(f"{k}={float(v):.4f}" for k, v in sorted((logs or {}).items()))
+        bar = ""
+        if self.live:
+            filled = int(20 * self.step / max(self.total, 1))
+            bar = f" [{'#' * filled}{'.' * (20 - filled)}]"
+        return f"step {self.step}/{self.total}{bar}  {rate:.1f} steps/s  ETA {eta}  {losses}"
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.live and time.monotonic() - self.last_draw >= self.REDRAW_S:
+            self.stream.write("\r\033[K" + self._line(logs))
+            self.stream.flush()
+            self.last_draw = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        line = self._line(logs)
+        self.stream.write(("\r\033[K" + line) if self.live else line + "\n")
+        self.stream.flush()
+        self.mark = (time.monotonic(), self.step)
+
+    def on_train_end(self, logs=None):
+        if self.live:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
 def run(config, workdir: str, strategy=None, verbose: int | str = "auto") -> dict:
-    """Trains `config` in `workdir` (resuming what is there) and returns the last chunk's mean losses."""
+    """Trains `config` in `workdir` (resuming what is there) and returns the last chunk's mean losses.
+    `verbose`: "auto" (a live progress line on a terminal, else a line per `log_every` steps),
+    1 (live), 2 (lines) or 0 (silent)."""
     config.validate()
     strategy = strategy or tf.distribute.get_strategy()
     run_dir, workdir = workdir, worker_dir(workdir, strategy)
     os.makedirs(workdir, exist_ok=True)
+    with hold_workdir(workdir):
+        return _run(config, run_dir, workdir, strategy, verbose)
+
+
+def _run(config, run_dir: str, workdir: str, strategy, verbose) -> dict:
     _write_config(config, workdir)
     spec, model = build(config, strategy)
     manager = checkpoint_manager(model, workdir, config.max_checkpoints)
@@ -245,16 +375,19 @@ def run(config, workdir: str, strategy=None, verbose: int | str = "auto") -> dic
     if start >= config.steps:
         print(f"{workdir} is already trained to step {start} (steps={config.steps})")
         return {}
+    _forget_after(workdir, start)
     if start:
         print(f"resuming {workdir} from step {start}")
-    # A resumed run reshuffles from a seed tied to its start step: deterministic, not a replay.
-    dataset = train_dataset(config, shuffle_seed=config.seed + 1_000_003 * start)
+    dataset = train_dataset(config, start_step=start)
     preview = data.arrays(config.dataset, "validation", limit=1000, **data_options(config))
-    monitor = Monitor(config, workdir, manager, start, preview)
-    chunks = math.ceil((config.steps - start) / config.log_every)
+    callbacks = [Monitor(config, workdir, manager, start, preview)]
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    model.fit(dataset, epochs=chunks, steps_per_epoch=config.log_every, callbacks=[monitor], verbose=verbose)
-    if monitor.failure:
-        raise NonFiniteLossError(monitor.failure)
-    return monitor.last_logs
+    if verbose:
+        callbacks.append(Progress(start, config.steps, live=verbose == 1))
+    chunks = math.ceil((config.steps - start) / config.log_every)
+    model.fit(dataset, epochs=chunks, steps_per_epoch=config.log_every, callbacks=callbacks, verbose=0,
+              shuffle=False)
+    if callbacks[0].failure:
+        raise NonFiniteLossError(callbacks[0].failure)
+    return callbacks[0].last_logs

@@ -2,7 +2,8 @@
 
 Every dataset comes from a TFDS builder: our own (`digits`, IDX-file
 `fashion_mnist` / `mnist`, see `zoo.data.builders`; the two-domain
-`fashion_edges2shoes` / `edges2shoes`, see `zoo.data.domains`) or the TFDS
+`fashion_edges2shoes` / `mnist_edges` / `digits_edges` / `edges2shoes`, see
+`zoo.data.domains`) or the TFDS
 catalog. It is
 prepared once in `data_dir` (default: TFDS's, i.e. $TFDS_DATA_DIR or
 ~/tensorflow_datasets) and reused afterwards.
@@ -15,11 +16,12 @@ in [0, 1] (uint8 * scale + offset, see `DatasetSpec.normalization`), labels as
 int32.
 
 `source_dir` names a directory of IDX files: always used by fashion_mnist and
-fashion_edges2shoes (default: Debian's /usr/share/datasets/fashion-mnist), by
-mnist when given (otherwise mnist comes from the TFDS catalog); for
-edges2shoes, the directory of the pix2pix archive (default: TFDS's manual
+fashion_edges2shoes (default: Debian's /usr/share/datasets/fashion-mnist) and
+mnist_edges, by mnist when given (otherwise mnist comes from the TFDS catalog);
+for edges2shoes, the directory of the pix2pix archive (default: TFDS's manual
 directory, <data_dir>/downloads/manual); ignored by the other datasets.
-A prepared dataset is reused as is, whatever `source_dir` says later.
+A prepared dataset is reused while its source files are the ones it was made
+from (name, size, content hash); other or changed files prepare it again.
 """
 from __future__ import annotations
 
@@ -65,8 +67,10 @@ _SOURCES = {
     "celeb_a": _Source("celeb_a", validation="validation", label=("attributes", "Male")),
     # Its train split has only 1,020 images: use its own validation split.
     "oxford_flowers102": _Source("oxford_flowers102", validation="validation"),
-    # Two domains, label = domain (zoo.data.domains): 0 = shoes, 1 = edge maps.
-    "fashion_edges2shoes": _Source("zoo_fashion_edges2shoes", idx_config="fashion_mnist", manual=True),
+    # Two domains, label = domain (zoo.data.domains): 0 = images (shoes), 1 = edge maps.
+    "fashion_edges2shoes": _Source("zoo_edge_pairs/fashion_shoes", idx_config="fashion_mnist", manual=True),
+    "mnist_edges": _Source("zoo_edge_pairs/mnist", idx_config="mnist", manual=True),
+    "digits_edges": _Source("zoo_edge_pairs/digits", validation=200, manual=True),
     "edges2shoes": _Source("zoo_edges2shoes", manual=True),
 }
 DATASETS: tuple[str, ...] = tuple(_SOURCES)
@@ -128,9 +132,7 @@ def _prepared_builder(src: _Source, data_dir, source_dir):
                 f"IDX files ({config.homepage})."
             )
     data_dir = None if data_dir is None else os.fspath(data_dir)
-    builder = tfds.builder(builder_name, data_dir=data_dir)
-    builders.prepare(builder, source_dir=source_dir, hint=hint)
-    return builder
+    return builders.prepare(tfds.builder(builder_name, data_dir=data_dir), source_dir=source_dir, hint=hint)
 
 
 def _label_feature(features, path: tuple[str, ...]):
@@ -342,6 +344,7 @@ def load(
     label: int | None = None,
     captions: Captions | None = None,
     input_context: tf.distribute.InputContext | None = None,
+    skip_batches: int = 0,
 ) -> tf.data.Dataset:
     """Batches {"image": float32 [B, H, W, C] in [0, 1], "label": int32 [B]} of one split.
 
@@ -352,6 +355,8 @@ def load(
     With `classes`, only those labels, relabeled 0..len(classes)-1; with `label`, only the
     examples of that (relabeled) label, e.g. one domain of a two-domain dataset. With `captions`
     (`read_captions`), batches also have "embedding": [B, C, D], each example's caption embeddings.
+    `skip_batches` starts the stream that many batches in, as if they had been read (a resumed run
+    continues where it stopped).
     """
     opened = _open(name, split, data_dir, source_dir, image_size, classes)
     dataset_spec = opened.spec
@@ -372,26 +377,28 @@ def load(
     if input_context is not None:
         batch_size = input_context.get_per_replica_batch_size(batch_size)
     if shuffle:
-        ds = shuffle_batches(ds, seed, repeat, batch_size, drop_remainder)
+        ds = shuffle_batches(ds, seed, repeat, batch_size, drop_remainder, skip_batches)
     else:
-        ds = (ds.repeat() if repeat else ds).batch(batch_size, drop_remainder=drop_remainder)
+        ds = (ds.repeat() if repeat else ds).batch(batch_size, drop_remainder=drop_remainder).skip(skip_batches)
     normalize = functools.partial(_normalize, with_labels=with_labels, **dataset_spec.normalization,
                                   captions=None if captions is None else tf.constant(captions.table))
     ds = ds.map(normalize, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def shuffle_batches(examples, seed, repeat, batch_size, drop_remainder):
+def shuffle_batches(examples, seed, repeat, batch_size, drop_remainder, skip_batches=0):
     """Batches whose order is a pure function of (seed, epoch): epoch e visits the split in the
     order stateless_shuffle(range(n), seed=(seed, e)). Every iterator made from the dataset, a
     distributed copy included, sees the same batches (a seeded `shuffle` continues its sequence
-    across iterators instead). The split is held in memory as uint8, as `cache()` would hold it."""
+    across iterators instead). The split is held in memory as uint8, as `cache()` would hold it.
+    `skip_batches` drops that many batches of indices before any image is gathered: a resumed run
+    takes up the stream where it stopped at the cost of a few shuffles of integers."""
     table = next(iter(examples.batch(1 << 31)))
     n = tf.shape(tf.nest.flatten(table)[0])[0]
     epochs = tf.data.Dataset.counter() if repeat else tf.data.Dataset.range(1)
     order = epochs.flat_map(lambda epoch: tf.data.Dataset.from_tensor_slices(
         tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))))
-    return order.batch(batch_size, drop_remainder=drop_remainder).map(
+    return order.batch(batch_size, drop_remainder=drop_remainder).skip(skip_batches).map(
         lambda index: tf.nest.map_structure(lambda column: tf.gather(column, index), table),
         num_parallel_calls=tf.data.AUTOTUNE)
 

@@ -9,12 +9,23 @@
 `prepare` runs cheap pre-flight checks (source files present, network
 reachable) so that missing data fails in a second with one readable paragraph
 instead of after minutes of download retries.
+
+Prepared records are tied to their sources: each of our builders names the files it reads
+(`source_files`, which also checks that they are there), and `prepare` stores their fingerprint
+(name, size and SHA-256 of each file) beside the records. A dataset whose sources changed or differ
+(another `source_dir` with other files, a truncated file) is prepared again, never served from the
+records of other files.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import importlib.resources
 import importlib.resources.abc  # noqa: F401  (loads .abc, used through the stand-in below)
+import io
+import json
+import shutil
 import socket
 import sys
 import threading
@@ -56,6 +67,11 @@ def _features(image_shape: tuple[int, int, int], label: tfds.features.ClassLabel
 class _ArrayBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """A builder whose splits are in-memory (images, labels) arrays."""
 
+    def source_files(self, source_dir) -> list[Path]:
+        """The files the records are made from (DataNotFoundError if any is missing): their
+        fingerprint is stored with the records. None for data that ships with a package."""
+        return []
+
     def _generate_examples(self, images: np.ndarray, labels: np.ndarray):
         """Yields (key, example) pairs; images are uint8 [N, H, W, C]."""
         for i in range(len(labels)):
@@ -80,17 +96,21 @@ class ZooDigits(_ArrayBuilder):
         )
 
     def _split_generators(self, dl_manager):
-        from sklearn.datasets import load_digits  # heavy import, only needed once
+        return {split: self._generate_examples(images[..., None], labels)
+                for split, (images, labels) in digits_splits().items()}
 
-        digits = load_digits()
-        images = np.round(digits.images * 255.0 / 16.0).astype(np.uint8)[..., None]
-        labels = digits.target.astype(np.int64)
-        order = np.random.default_rng(0).permutation(len(labels))
-        train, test = order[:-DIGITS_TEST_SIZE], order[-DIGITS_TEST_SIZE:]
-        return {
-            "train": self._generate_examples(images[train], labels[train]),
-            "test": self._generate_examples(images[test], labels[test]),
-        }
+
+def digits_splits() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """split -> (uint8 images [N, 8, 8], int64 labels) of scikit-learn's digits: the last 300 of a
+    seeded permutation are "test"."""
+    from sklearn.datasets import load_digits  # heavy import, only needed once
+
+    digits = load_digits()
+    images = np.round(digits.images * 255.0 / 16.0).astype(np.uint8)
+    labels = digits.target.astype(np.int64)
+    order = np.random.default_rng(0).permutation(len(labels))
+    train, test = order[:-DIGITS_TEST_SIZE], order[-DIGITS_TEST_SIZE:]
+    return {"train": (images[train], labels[train]), "test": (images[test], labels[test])}
 
 
 @dataclasses.dataclass(eq=False)
@@ -191,25 +211,28 @@ class ZooIdxImages(_ArrayBuilder):
             homepage=config.homepage,
         )
 
+    def source_files(self, source_dir) -> list[Path]:
+        return list(locate_idx_files(self.builder_config, source_dir).values())
+
     def _split_generators(self, dl_manager):
-        config = self.builder_config
-        files = locate_idx_files(config, dl_manager.manual_dir)
-        # Read and validate both splits before any record is written.
-        splits = {
-            split: idx.read_split(
-                files[split, "images"], files[split, "labels"], num_classes=len(config.class_names)
-            )
-            for split in idx.SPLIT_PREFIXES
-        }
-        for split, (images, _) in splits.items():
-            if images.shape[1:] != (28, 28):
-                raise DataFormatError(
-                    f"{files[split, 'images']}: expected 28x28 images, found {images.shape[1:]}"
-                )
         return {
             split: self._generate_examples(images[..., None], labels)
-            for split, (images, labels) in splits.items()
+            for split, (images, labels) in read_idx_splits(self.builder_config, dl_manager.manual_dir).items()
         }
+
+
+def read_idx_splits(config: IdxConfig, directory) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """split -> (uint8 images [N, 28, 28], labels) of an IDX dataset, both splits read and checked
+    before any record is written."""
+    files = locate_idx_files(config, directory)
+    splits = {
+        split: idx.read_split(files[split, "images"], files[split, "labels"], num_classes=len(config.class_names))
+        for split in idx.SPLIT_PREFIXES
+    }
+    for split, (images, _) in splits.items():
+        if images.shape[1:] != (28, 28):
+            raise DataFormatError(f"{files[split, 'images']}: expected 28x28 images, found {images.shape[1:]}")
+    return splits
 
 
 
@@ -268,34 +291,86 @@ def catalog_missing_message(builder: tfds.core.DatasetBuilder, reason: str, hint
     )
 
 
+FINGERPRINT_FILE = "zoo_sources.json"
+_FULL_HASH_BYTES = 256 << 20  # larger files (the 2 GB edges2shoes archive): size, head and tail
+_PART_HASH_BYTES = 16 << 20
+_HASHES: dict[tuple, str] = {}
+
+
+def _file_hash(path: Path) -> str:
+    """SHA-256 of a file (of its size, first and last 16 MiB past 256 MiB), cached per process on
+    (path, size, mtime, inode) so that the many `spec` / `load` calls of a run hash each file once."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if key not in _HASHES:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            if stat.st_size <= _FULL_HASH_BYTES:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            else:
+                digest.update(str(stat.st_size).encode())
+                digest.update(f.read(_PART_HASH_BYTES))
+                f.seek(-_PART_HASH_BYTES, 2)
+                digest.update(f.read(_PART_HASH_BYTES))
+        _HASHES[key] = digest.hexdigest()
+    return _HASHES[key]
+
+
+def source_fingerprint(files: list[Path]) -> list[dict]:
+    """What identifies a builder's sources: each file's name, size and content hash. The directory
+    is recorded for messages; the same files copied elsewhere are the same sources."""
+    return [{"name": p.name, "size": p.stat().st_size, "sha256": _file_hash(p), "directory": str(p.parent.resolve())}
+            for p in sorted(map(Path, files), key=lambda p: p.name)]
+
+
+def _same_sources(recorded: list[dict] | None, current: list[dict]) -> bool:
+    def content(entries):
+        return [(e["name"], e["size"], e["sha256"]) for e in entries]
+    return recorded is not None and content(recorded) == content(current)
+
+
+def _recorded_fingerprint(builder) -> list[dict] | None:
+    path = Path(builder.data_dir) / FINGERPRINT_FILE
+    try:
+        return json.loads(path.read_text())["sources"]
+    except (OSError, ValueError, KeyError):
+        return None  # prepared before fingerprints, or interrupted before it was written
+
+
 def prepare(
     builder: tfds.core.DatasetBuilder, *, source_dir: str | Path | None = None, hint: str = ""
-) -> None:
-    """Prepares `builder` in its data_dir once; later calls reuse the prepared files.
+) -> tfds.core.DatasetBuilder:
+    """Prepares `builder` in its data_dir once; later calls reuse the prepared files while the
+    sources they came from are unchanged (our builders), and prepare them again when not. Returns
+    the builder to read from.
 
     Raises DataNotFoundError (one paragraph, no chained traceback; `hint` ends
     it for catalog datasets) when the data is neither prepared nor obtainable,
     DataFormatError for corrupt source files.
     """
-    from zoo.data import domains
-
+    own = hasattr(builder, "source_files")
+    mocked = _download_is_mocked()
+    files = builder.source_files(source_dir) if own and not mocked else []
+    fingerprint = source_fingerprint(files) if files else None
     if builder.is_prepared():
-        return
-    own = isinstance(builder, (_ArrayBuilder, domains.ZooFashionEdges2Shoes, domains.ZooEdges2Shoes))
-    if not _download_is_mocked():
-        if isinstance(builder, ZooIdxImages):
-            locate_idx_files(builder.builder_config, source_dir)
-        elif isinstance(builder, domains.ZooFashionEdges2Shoes):
-            locate_idx_files(IDX_CONFIGS["fashion_mnist"], source_dir)
-        elif isinstance(builder, domains.ZooEdges2Shoes):
-            domains.find_archive(source_dir or data_root(builder) / "downloads" / "manual")
-        elif not own and builder.url_infos:
-            reason = _unreachable(next(iter(builder.url_infos)))
-            if reason:
-                raise DataNotFoundError(catalog_missing_message(builder, f"no network, {reason}", hint))
+        recorded = _recorded_fingerprint(builder) if fingerprint is not None else None
+        if fingerprint is None or _same_sources(recorded, fingerprint):
+            return builder
+        where = f" (prepared from {recorded[0]['directory']})" if recorded else ""
+        print(f"{builder.info.full_name}: the records in {builder.data_dir}{where} were not made from the files "
+              f"in {fingerprint[0]['directory']}; preparing it again from them", file=sys.stderr)
+        shutil.rmtree(builder.data_dir)
+        builder = tfds.builder(builder.info.full_name.rsplit("/", 1)[0], data_dir=str(data_root(builder)))
+    if not own and not mocked and builder.url_infos:
+        reason = _unreachable(next(iter(builder.url_infos)))
+        if reason:
+            raise DataNotFoundError(catalog_missing_message(builder, f"no network, {reason}", hint))
     config = tfds.download.DownloadConfig(manual_dir=str(source_dir)) if source_dir else None
+    print(f"preparing {builder.info.full_name} in {data_root(builder)} (once: later runs reuse it)", file=sys.stderr)
     try:
-        builder.download_and_prepare(download_config=config)
+        with contextlib.redirect_stdout(io.StringIO()):  # tfds's own "Downloading and preparing ..." lines
+            builder.download_and_prepare(download_config=config)
     except (OSError, tfds.download.DownloadError) as e:
         if own:
             raise
@@ -303,3 +378,6 @@ def prepare(
         raise DataNotFoundError(
             catalog_missing_message(builder, f"download failed ({cause})", hint)
         ) from None
+    if fingerprint is not None:
+        (Path(builder.data_dir) / FINGERPRINT_FILE).write_text(json.dumps({"sources": fingerprint}, indent=1))
+    return builder

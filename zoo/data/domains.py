@@ -10,12 +10,15 @@ pair is ever shown together. Any two-class dataset serves (celeb_a: 0 = female, 
   manual directory. Every 512x256 JPEG gives two examples, its shoe (label 0) and its edge map (label 1).
   The archive is read member by member, in memory: nothing is extracted, and members that could
   reach outside the archive (absolute paths, "..", links, devices) are refused.
-* `zoo_fashion_edges2shoes`: the offline stand-in. Fashion-MNIST's sandals, sneakers and ankle
-  boots, split by a seeded permutation into two disjoint halves: the shoes of one half (label 0)
-  and the edge maps (`edge_map`) of the other (label 1); 28x28, small enough for a CPU.
+* `zoo_edge_pairs/<config>`: an image dataset split by a seeded permutation into two disjoint
+  halves, the images of one half (label 0) and the edge maps (`edge_map`) of the other (label 1):
+  `fashion_shoes` (Fashion-MNIST's sandals, sneakers and ankle boots: `fashion_edges2shoes`, the
+  offline stand-in for edges2shoes), `mnist` (`mnist_edges`), `digits` (`digits_edges`, from
+  scikit-learn's bundled digits: needs no download, for tests and smoke runs).
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import tarfile
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow_datasets as tfds
 
+from zoo.data import builders
 from zoo.data.idx import DataFormatError, DataNotFoundError
 
 DOMAINS = ("shoe", "edges")  # label 0 = domain A, 1 = domain B
@@ -53,43 +57,78 @@ def _features(image: tfds.features.FeatureConnector):
     return tfds.features.FeaturesDict({"image": image, "label": tfds.features.ClassLabel(names=list(DOMAINS))})
 
 
-class ZooFashionEdges2Shoes(tfds.core.GeneratorBasedBuilder):
-    """Fashion-MNIST shoes (domain A) and edge maps of other shoes (domain B), 28x28."""
+@dataclasses.dataclass(eq=False)
+class EdgePairConfig(tfds.core.BuilderConfig):
+    """An image dataset split into two unpaired domains: images of one half (A) and the edge maps
+    of the other half (B)."""
 
-    name = "zoo_fashion_edges2shoes"
+    source: str = ""               # "digits" (scikit-learn's, bundled) or an IDX dataset (builders.IDX_CONFIGS)
+    classes: tuple[int, ...] = ()  # source classes kept, all when empty
+    domain_a: str = "image"
+    side: int = 28
+
+
+EDGE_PAIRS = {
+    c.name: c
+    for c in (
+        EdgePairConfig(name="fashion_shoes", source="fashion_mnist", classes=SHOE_CLASSES, domain_a="shoe",
+                       description="Fashion-MNIST's sandals, sneakers and ankle boots and edge maps of others"),
+        EdgePairConfig(name="mnist", source="mnist", domain_a="digit",
+                       description="MNIST digits and edge maps of other digits"),
+        EdgePairConfig(name="digits", source="digits", domain_a="digit", side=8,
+                       description="scikit-learn's 8x8 digits and edge maps of other digits (needs no download)"),
+    )
+}
+
+
+class ZooEdgePairs(tfds.core.GeneratorBasedBuilder):
+    """Unpaired images (domain A, label 0) and edge maps of other images (domain B, label 1), from
+    disjoint halves of a seeded permutation of each split."""
+
+    name = "zoo_edge_pairs"
     VERSION = tfds.core.Version("1.0.0")
-    MANUAL_DOWNLOAD_INSTRUCTIONS = "The four Fashion-MNIST IDX files, as for fashion_mnist."
+    BUILDER_CONFIGS = list(EDGE_PAIRS.values())
+    MANUAL_DOWNLOAD_INSTRUCTIONS = "The four IDX files of the source dataset, as for fashion_mnist / mnist."
 
     def _info(self):
+        config = self.builder_config
+        image = tfds.features.Tensor(shape=(config.side, config.side, 1), dtype=np.uint8,
+                                     encoding=tfds.features.Encoding.BYTES)
         return tfds.core.DatasetInfo(
             builder=self,
-            description="Unpaired shoes / edge maps from disjoint halves of Fashion-MNIST's sandals, sneakers "
-                        f"and ankle boots (Sobel edges, threshold {EDGE_THRESHOLD}). Label = domain.",
-            features=_features(tfds.features.Tensor(shape=(28, 28, 1), dtype=np.uint8,
-                                                          encoding=tfds.features.Encoding.BYTES)), supervised_keys=("image", "label"), disable_shuffling=True)
+            description=f"{config.description} (Sobel edges, threshold {EDGE_THRESHOLD}). Label = domain.",
+            features=tfds.features.FeaturesDict({
+                "image": image, "label": tfds.features.ClassLabel(names=[config.domain_a, DOMAINS[1]])}),
+            supervised_keys=("image", "label"), disable_shuffling=True)
+
+    def source_files(self, source_dir) -> list[Path]:
+        config = self.builder_config
+        if config.source == "digits":
+            return []
+        return list(builders.locate_idx_files(builders.IDX_CONFIGS[config.source], source_dir).values())
 
     def _split_generators(self, dl_manager):
-        from zoo.data import builders, idx
-
-        config = builders.IDX_CONFIGS["fashion_mnist"]
-        files = builders.locate_idx_files(config, dl_manager.manual_dir)
+        config = self.builder_config
+        if config.source == "digits":
+            source = builders.digits_splits()
+        else:
+            source = builders.read_idx_splits(builders.IDX_CONFIGS[config.source], dl_manager.manual_dir)
         splits = {}
-        for split in idx.SPLIT_PREFIXES:
-            images, labels = idx.read_split(files[split, "images"], files[split, "labels"], num_classes=10)
-            shoes = images[np.isin(labels, SHOE_CLASSES)][..., None]
-            order = np.random.default_rng(0).permutation(len(shoes))
-            half = len(shoes) // 2
-            edges = np.round(edge_map(shoes[order[half:]]) * 255).astype(np.uint8)
-            splits[split] = self._generate_examples(shoes[order[:half]], edges)
+        for split, (images, labels) in source.items():
+            kept = images[np.isin(labels, config.classes)] if config.classes else images
+            order = np.random.default_rng(0).permutation(len(kept))
+            half = len(kept) // 2
+            edges = np.round(edge_map(kept[order[half:]][..., None]) * 255).astype(np.uint8)
+            splits[split] = self._generate_examples(kept[order[:half]][..., None], edges)
         return splits
 
-    def _generate_examples(self, shoes: np.ndarray, edges: np.ndarray):
+    def _generate_examples(self, images: np.ndarray, edges: np.ndarray):
         """The domains alternate, so that any slice of the stored order (the validation tail)
         holds both."""
-        for i in range(max(len(shoes), len(edges))):
-            for label, images in enumerate((shoes, edges)):
-                if i < len(images):
-                    yield 2 * i + label, {"image": images[i], "label": label}
+        for i in range(max(len(images), len(edges))):
+            for label, domain in enumerate((images, edges)):
+                if i < len(domain):
+                    yield 2 * i + label, {"image": domain[i], "label": label}
 
 
 def archive_missing_message(directory) -> str:
@@ -186,6 +225,9 @@ class ZooEdges2Shoes(tfds.core.GeneratorBasedBuilder):
             features=_features(tfds.features.Image(shape=(EDGES2SHOES_SIDE, EDGES2SHOES_SIDE, 3),
                                                    encoding_format="jpeg")), supervised_keys=("image", "label"), disable_shuffling=True,
             homepage="https://github.com/phillipi/pix2pix")
+
+    def source_files(self, source_dir) -> list[Path]:
+        return [find_archive(source_dir or builders.data_root(self) / "downloads" / "manual")]
 
     def _split_generators(self, dl_manager):
         archive = find_archive(dl_manager.manual_dir)

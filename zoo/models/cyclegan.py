@@ -74,7 +74,7 @@ _BASE = CycleGANConfig()
 registry.register_preset("cyclegan/default", dataclasses.replace(_BASE, steps=3000, checkpoint_every=500,
                                                                  image_every=500))
 registry.register_preset("cyclegan/tiny", dataclasses.replace(
-    _BASE, widths=(4, 8), residual_blocks=1, discriminator_widths=(4, 8), decoder_noise_size=3, batch_size=2,
+    _BASE, dataset="digits_edges", widths=(4, 8), residual_blocks=1, discriminator_widths=(4, 8), decoder_noise_size=3, batch_size=2,
     steps=4, log_every=2, checkpoint_every=2, image_every=2, jit_compile=False))
 registry.register_preset("cyclegan/fashion_edges2shoes", dataclasses.replace(
     _BASE, widths=(16, 32, 64), discriminator_widths=(16, 32, 64), residual_blocks=3, batch_size=32,
