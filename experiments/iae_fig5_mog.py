@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from experiments import toy_runs
+from experiments import runs, toy_runs
 from zoo import cli
 
 FLAGS = flags.FLAGS
@@ -107,10 +107,7 @@ def table(rows) -> str:
     keys = ["generated_nmi", "generated_matched", "within_3_std", "inferred_nmi", "inferred_matched"]
     lines = ["| model | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for name in ("GAN", "IAE"):
-        cells = []
-        for key in keys:
-            values = np.array([r[key] for r in rows if r["model"] == name and key in r])
-            cells.append(f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}" if len(values) else "-")
+        cells = [runs.mean_std([r[key] for r in rows if r["model"] == name and key in r]) for key in keys]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

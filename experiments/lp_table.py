@@ -141,11 +141,8 @@ def summarize(results: list[dict]) -> str:
              "| row | code size | Inception Score ↑ | FID ↓ | conditional accuracy ↑ | category error ↓ | seeds "
              "| train wall time / run |", "|---|---|---|---|---|---|---|---|"]
     for (row, code_size), rows in groups.items():
-        cells = []
-        for key in ("inception_score", "fid", "conditional_accuracy", "category_error"):
-            values = np.array([r[key] for r in rows if key in r])
-            spread = f" ± {values.std(ddof=1):.3f}" if len(values) > 1 else ""  # none from one seed
-            cells.append(f"{values.mean():.3f}{spread}" if len(values) else "-")
+        cells = [runs.mean_std([r[key] for r in rows if key in r])
+                 for key in ("inception_score", "fid", "conditional_accuracy", "category_error")]
         minutes = [r["train_minutes"] for r in rows]
         wall = f"{np.mean(minutes):.1f} min" if None not in minutes else "-"
         seeds = ",".join(str(r["seed"]) for r in sorted(rows, key=lambda r: r["seed"]))

@@ -4,7 +4,8 @@ are ordered by the label they take under the clustering protocol, and each row i
 label.
 
     python -m experiments.fashion_mnist_table --family=pixelgan --settings=clustering --seeds=0
-    python -m experiments.pixelgan_fig6 --workdir=runs/pixelgan_fm/clustering_seed0 --out=docs/pixelgan_fig6_clusters.png
+    python -m experiments.pixelgan_fig6 --workdir=runs/pixelgan_fm/clustering_seed0 \\
+        --out=docs/pixelgan_fig6_clusters.png
 
 Sampling uses the cached sampler: about a second per row of 10 samples on 2 CPU cores.
 """

@@ -1,5 +1,5 @@
 """Run bookkeeping the table scripts share (no flags, so any script can import it): time a run,
-and keep results across invocations that run different rows side by side."""
+keep results across invocations that run different rows side by side, and print mean ± std."""
 from __future__ import annotations
 
 import json
@@ -44,3 +44,15 @@ def merge_results(path: str, results: list[dict], key: tuple[str, ...]) -> list[
     with open(path, "w") as f:
         json.dump(merged, f, indent=2)
     return merged
+
+
+def mean_std(values, digits: int = 3) -> str:
+    """"mean ± std" (sample std, ddof 1) of a seed's values; the mean alone for one value (no spread
+    from one seed), "-" for none."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    if not len(values):
+        return "-"
+    spread = f" ± {values.std(ddof=1):.{digits}f}" if len(values) > 1 else ""
+    return f"{values.mean():.{digits}f}{spread}"

@@ -21,6 +21,8 @@ import tensorflow as tf  # noqa: E402
 _cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
+import example_family  # noqa: E402,F401  (registers the example family of docs/adding_a_family.md)
+
 
 def _fashion_mnist():
     path = Path("/usr/share/datasets/fashion-mnist")

@@ -44,7 +44,8 @@ def test_missing_data_directory_says_what_to_install(tmp_path):
 def test_corrupt_idx_file_is_named(tmp_path):
     source = tmp_path / "idx"
     source.mkdir()
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
         with gzip.open(source / f"{name}.gz", "wb") as f:
             f.write(b"\x00\x00\x08\x03 not an idx file")
     result = zoo("zoo.train", "--model=aae", "--dataset=fashion_mnist", f"--set=source_dir={source}",
@@ -77,7 +78,8 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoints = workdir / "checkpoints"
     deadline = time.time() + 120
-    while time.time() < deadline and not (checkpoints.exists() and any(f.endswith(".index") for f in os.listdir(checkpoints))):
+    while time.time() < deadline and not (checkpoints.exists()
+                                          and any(f.endswith(".index") for f in os.listdir(checkpoints))):
         time.sleep(0.2)
     time.sleep(1.0)
     process.send_signal(signal.SIGKILL)
@@ -99,6 +101,7 @@ def test_mirrored_on_cpu_replicas_from_the_command_line(tmp_path):
     mirrored = zoo(*args, "--set=jit_compile=true", "--strategy=mirrored", "--cpu_replicas=2",
                    f"--workdir={tmp_path / 'mirrored'}")
     assert single.returncode == 0 and mirrored.returncode == 0, mirrored.stderr[-3000:]
-    last = lambda run: json.loads((tmp_path / run / "metrics.jsonl").read_text().splitlines()[-1])
+    def last(run):
+        return json.loads((tmp_path / run / "metrics.jsonl").read_text().splitlines()[-1])
     for key, value in last("single").items():
         assert last("mirrored")[key] == pytest.approx(value, rel=1e-4, abs=1e-5), key

@@ -184,7 +184,7 @@ def test_minibatch_stddev_tells_a_repeated_image_from_varied_ones():
     for name, expected in (("cycleiae/fashion_edges2shoes", True), ("cyclegan/fashion_edges2shoes", False)):
         assert registry.resolve(preset_name=name).minibatch_stddev == expected
     _, model = training.build(registry.resolve(preset_name="cycleiae/tiny", overrides=["minibatch_stddev=true"]))
-    assert any(isinstance(l, layers.MinibatchStddev) for l in model.code_discriminator.layers)
+    assert any(isinstance(layer, layers.MinibatchStddev) for layer in model.code_discriminator.layers)
     assert metrics.spread(repeated) == pytest.approx(0.0, abs=1e-6) and metrics.spread(varied) > 0.1
     assert metrics.input_kept(varied, varied) == 0.0 and metrics.input_kept(repeated, varied) > 0.5
 

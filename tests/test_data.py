@@ -232,7 +232,8 @@ def test_fashion_mnist_from_idx_dir(tmp_path, gz, dotted):
     np.testing.assert_array_equal(np.round(test["image"][..., 0] * 255), images)
     np.testing.assert_array_equal(test["label"], labels)
 
-    batch = next(iter(data.load("fashion_mnist", "validation", batch_size=40, source_dir=source, data_dir=tmp_path / "tfds")))
+    batch = next(iter(data.load("fashion_mnist", "validation", batch_size=40, source_dir=source,
+                                data_dir=tmp_path / "tfds")))
     np.testing.assert_array_equal(np.round(batch["image"].numpy()[..., 0] * 255), written["train"][0][-8:])
 
 
@@ -359,7 +360,7 @@ def test_debian_fashion_mnist_files(fashion_mnist_dir):
         np.testing.assert_array_equal(np.unique(labels), np.arange(10))
 
 
-# The counts published with MNIST (and in ../shared/data/mnist/README.md).
+# The label counts published with MNIST.
 MNIST_LABEL_COUNTS = {"train": (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
                       "test": (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)}
 
@@ -445,7 +446,8 @@ def test_failed_download_becomes_data_not_found(tmp_path, monkeypatch):
         raise requests.exceptions.ConnectionError("Max retries exceeded\nwith a long traceback")
 
     monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", refuse)
-    with pytest.raises(data.DataNotFoundError, match=r"download failed \(ConnectionError: Max retries exceeded\)") as err:
+    with pytest.raises(data.DataNotFoundError,
+                       match=r"download failed \(ConnectionError: Max retries exceeded\)") as err:
         data.spec("svhn_cropped", data_dir=tmp_path)
     assert str(tmp_path) in str(err.value) and "\n" not in str(err.value)
     assert err.value.__cause__ is None and err.value.__suppress_context__

@@ -18,7 +18,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_replicas_draw_their_own_slice_of_one_global_draw(mirrored):
-    draw = lambda n: tf.random.stateless_normal([n, 3], seed=[1, 2])
+    def draw(n):
+        return tf.random.stateless_normal([n, 3], seed=[1, 2])
 
     @tf.function
     def per_replica():

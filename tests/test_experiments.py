@@ -75,7 +75,8 @@ def test_timed_runs_scale_a_resumed_run_and_results_merge_across_invocations(tmp
 
 
 def test_fashion_mnist_table_runs_and_reports_collapse(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "experiments.fashion_mnist_table", "--family=aae", "--dataset=digits",
+    result = subprocess.run([sys.executable, "-m", "experiments.fashion_mnist_table", "--family=aae",
+                             "--dataset=digits",
                              "--settings=clustering", "--seeds=0", "--steps=2",
                              "--set=batch_size=8", "--set=labeled_batch_size=8", f"--workdir={tmp_path / 'runs'}"],
                             cwd=REPO, capture_output=True, text=True, timeout=600)
@@ -85,9 +86,11 @@ def test_fashion_mnist_table_runs_and_reports_collapse(tmp_path):
 
 def test_cycle_table_measures_both_families_and_draws_fig8(tmp_path):
     out = tmp_path / "fig8.png"
-    result = subprocess.run([sys.executable, "-m", "experiments.cycle_table", "--preset=tiny", "--dataset=digits_edges", "--steps=2",
+    result = subprocess.run([sys.executable, "-m", "experiments.cycle_table", "--preset=tiny", "--dataset=digits_edges",
+                             "--steps=2",
                              "--seeds=0",
-                             "--examples=20", "--classifier_epochs=1", f"--workdir={tmp_path / 'runs'}", f"--out={out}"],
+                             "--examples=20", "--classifier_epochs=1", f"--workdir={tmp_path / 'runs'}",
+                             f"--out={out}"],
                             cwd=REPO, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "ZOO_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr[-3000:]
@@ -96,7 +99,8 @@ def test_cycle_table_measures_both_families_and_draws_fig8(tmp_path):
 
 def test_learned_prior_table_scores_conditional_priors_and_draws_figs_10_12(tmp_path):
     result = subprocess.run([sys.executable, "-m", "experiments.lp_table", "--dataset=digits", "--steps=2",
-                             "--samples=100", "--seeds=0", "--rows=supervised,unsupervised", "--set=jit_compile=false", "--score_data",
+                             "--samples=100", "--seeds=0", "--rows=supervised,unsupervised", "--set=jit_compile=false",
+                             "--score_data",
                              f"--workdir={tmp_path / 'runs'}", f"--figures_dir={tmp_path}"], cwd=REPO,
                             capture_output=True, text=True, timeout=600,
                             env={**os.environ, "ZOO_CACHE_DIR": str(tmp_path / "cache")})

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from export import client, saved_model
 from zoo import data, registry, training
+from zoo.export import client, saved_model
 
 # Every tiny preset, so every endpoint variant (e.g. the AAE with and without `classify`) is exported.
 TINY = [name for name in registry.presets() if name.split("/")[1].startswith("tiny")]
@@ -125,8 +125,8 @@ def test_seed_reproduces_and_empty_seed_draws_fresh(exported):
     _, model, path = exported
     endpoint, others = _seeded_request(model)
     loaded = tf.saved_model.load(path)
-    draw = lambda seed, model=loaded: client.predict(
-        path, {"signature_name": endpoint, "inputs": {**others, "seed": seed}}, model)
+    def draw(seed, model=loaded):
+        return client.predict(path, {"signature_name": endpoint, "inputs": {**others, "seed": seed}}, model)
     first, again = draw([7, 8]), draw([7, 8], None)  # None: loaded anew
     assert first == again and np.array(next(iter(first["outputs"].values()))).shape[0] == 3
     assert draw([]) != draw([])

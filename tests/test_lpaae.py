@@ -133,7 +133,7 @@ def test_embedding_prior_refuses_mismatched_captions(tmp_path):
 
 
 def test_embedding_prior_trains_exports_and_serves_captions(tmp_path):
-    from export import saved_model
+    from zoo.export import saved_model
 
     path, table, _ = _caption_file(tmp_path)
     config = registry.resolve(preset_name="lpaae/tiny", overrides=["conditioning=embedding", f"embeddings={path}",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo import data, evaluation, losses, registry, training
+from zoo import configs, data, evaluation, losses, registry, training
 
 TINY = [name for name in registry.presets() if name.split("/")[1].startswith("tiny")]
 
@@ -20,7 +20,7 @@ def _one_preset_per_plan(family: str) -> list[str]:
         config = registry.preset(name)
         if config.model == family:
             _, model = training.build(config)
-            key = (tuple(model.phases.items()), model.uses_labels(config), bool(config.num_labels))
+            key = (tuple(model.phases.items()), model.uses_labels(config), bool(configs.num_labels(config)))
             chosen.setdefault(key, name)
     return sorted(chosen.values())
 
@@ -91,7 +91,7 @@ def test_evaluation_changes_no_weights(name, tiny_run):
         assert 0 <= report["reconstruction_error"] <= 1
     if getattr(config, "num_clusters", 0):
         assert 0 <= report["clustering_error"] <= 1
-    if config.num_labels:
+    if configs.num_labels(config):
         assert 0 <= report["classification_error"] <= 1 and 0 <= report["hungarian_error"] <= 1
 
 

@@ -40,7 +40,8 @@ def test_nearest_prior_condition_scores_codes_by_the_mode_they_fall_in():
     permuted = (conditions + 1) % 3
     assert metrics.nearest_condition_scores(prior, permuted, codes, labels, "unsupervised") == {
         "nearest_prior_category_error": 0.0}
-    assert metrics.nearest_condition_scores(prior, permuted, codes, labels, "supervised")["nearest_prior_label_agreement"] == 0.0
+    assert metrics.nearest_condition_scores(prior, permuted, codes, labels, "supervised")[
+        "nearest_prior_label_agreement"] == 0.0
 
 
 def test_mixture_prior_puts_mass_near_its_modes():
@@ -70,7 +71,8 @@ def test_cluster_error_follows_the_validation_protocol():
     validation_labels = np.array([7, 3, 3])
     test_probs = np.array([[0.7, 0.3], [0.1, 0.9], [0.8, 0.2]])
     test_labels = np.array([7, 3, 3])
-    assert metrics.cluster_error_by_validation(validation_probs, validation_labels, test_probs, test_labels) == pytest.approx(1 / 3)
+    assert metrics.cluster_error_by_validation(validation_probs, validation_labels, test_probs,
+                                               test_labels) == pytest.approx(1 / 3)
 
 
 def test_hungarian_error_is_invariant_to_cluster_names():

@@ -90,7 +90,8 @@ def test_hyperband_promotions_continue_their_parent(tmp_path):
         if values.get("tuner/trial_id"):
             promoted += 1
             steps = [json.loads(line)["step"] for line in
-                     (tmp_path / "trials" / values["tuner/trial_id"]).joinpath("metrics.jsonl").read_text().splitlines()]
+                     (tmp_path / "trials" / values["tuner/trial_id"]).joinpath(
+                         "metrics.jsonl").read_text().splitlines()]
             child = [json.loads(line)["step"] for line in
                      (tmp_path / "trials" / json.loads(trial_json.read_text())["trial_id"]).joinpath(
                          "metrics.jsonl").read_text().splitlines()]

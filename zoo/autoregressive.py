@@ -28,9 +28,11 @@ inverse-CDF from one tensor of Philox uniforms, so they agree wherever their log
 """
 from __future__ import annotations
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
+
+from zoo import configs
 
 OUTPUTS = ("bernoulli", "categorical")  # binarized pixels, or 256-way 8-bit intensities
 CONDITIONING = ("none", "location_invariant", "location_dependent")
@@ -62,7 +64,8 @@ class MaskedConv2D(keras.layers.Layer):
 
     def build(self, input_shape):
         in_features = int(input_shape[-1])
-        self.kernel = self.add_weight(name="kernel", shape=(self.kernel_size, self.kernel_size, in_features, self.filters),
+        self.kernel = self.add_weight(name="kernel",
+                                      shape=(self.kernel_size, self.kernel_size, in_features, self.filters),
                                       initializer="he_uniform")
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
         self.mask = causal_mask(self.kernel_size, in_features, self.filters, self.mask_type, self.groups)
@@ -129,10 +132,8 @@ class PixelCNN(keras.layers.Layer):
         # The cached sampler's loops compiled with XLA: about 6x faster on CPU, where the graph
         # executor's per-op cost dominates the one-pixel steps (benchmarks/pixelcnn_sampling).
         self.jit_sampler = jit_sampler
-        if output not in OUTPUTS:
-            raise ValueError(f"unknown PixelCNN output '{output}'; known: {', '.join(OUTPUTS)}")
-        if conditioning not in CONDITIONING:
-            raise ValueError(f"unknown conditioning '{conditioning}'; known: {', '.join(CONDITIONING)}")
+        configs.check_choice("PixelCNN output", output, OUTPUTS)
+        configs.check_choice("conditioning", conditioning, CONDITIONING)
         self.image_shape = tuple(int(d) for d in image_shape)
         height, width, channels = self.image_shape
         if features < channels:
@@ -166,7 +167,9 @@ class PixelCNN(keras.layers.Layer):
     # --- whole images ------------------------------------------------------------------------------
     def call(self, images, code=None):
         vectors, spatial_map = self._conditioning(code)
-        bias = lambda name: vectors[name][:, None, None, :] if name in vectors else 0.0
+        def bias(name):
+            return vectors[name][:, None, None, :] if name in vectors else 0.0
+
         h = self.conv_in(self._inputs(images)) + bias("conv_in")
         if spatial_map is not None:
             h = h + spatial_map
@@ -284,7 +287,8 @@ class PixelCNN(keras.layers.Layer):
                 t = tf.nn.relu(tf.matmul(tf.nn.relu(h), kernel[name + "reduce"]) + bias[name + "reduce"])
                 cache = block["spatial"].write(cache, j, t)
                 new_caches.append(cache)
-                gate = block["gate"].at(cache, j, kernel[name + "gate"], bias[name + "gate"]) if "gate" in block else None
+                gate = (block["gate"].at(cache, j, kernel[name + "gate"], bias[name + "gate"])
+                        if "gate" in block else None)
                 filtered = block["spatial"].at(cache, j, kernel[name + "spatial"], bias[name + "spatial"])
                 h = h + tf.matmul(self._spatial(filtered, gate), kernel[name + "expand"]) + bias[name + "expand"]
             out = tf.nn.relu(tf.matmul(tf.nn.relu(h), kernel["conv_out"]) + bias["conv_out"])
@@ -295,7 +299,8 @@ class PixelCNN(keras.layers.Layer):
             pixel = tf.zeros([n, channels])
             for c in range(channels):  # R, then G given R, then B given both (the final pass fills the caches)
                 logits, caches = network_at(i, j, inputs, caches)
-                pixel = tf.tensor_scatter_nd_update(pixel, _channel_indices(n, c), self.draw(logits[:, c], uniform[i, j, c]))
+                pixel = tf.tensor_scatter_nd_update(pixel, _channel_indices(n, c),
+                                                    self.draw(logits[:, c], uniform[i, j, c]))
                 inputs = self.conv_in.write(inputs, j, pixel - 0.5)
             return j + 1, row.write(j, pixel), inputs, caches
 
@@ -304,7 +309,8 @@ class PixelCNN(keras.layers.Layer):
             caches = [block["spatial"].next_row(cache) for block, cache in zip(self.blocks, caches)]
             row = tf.TensorArray(tf.float32, size=width)
             _, row, inputs, caches = tf.while_loop(
-                lambda j, *_: j < width, lambda j, *state: pixel_step(i, j, *state), [tf.constant(0), row, inputs, caches])
+                lambda j, *_: j < width, lambda j, *state: pixel_step(i, j, *state),
+                [tf.constant(0), row, inputs, caches])
             return i + 1, rows.write(i, row.stack()), inputs, caches
 
         inputs = self.conv_in.rows_cache(width, n, channels)  # the network's inputs, x - 0.5

@@ -73,7 +73,8 @@ class Scorer:
 
     def __init__(self, name: str, features_model, probabilities_model, prepare=lambda images: images,
                  info: dict | None = None):
-        self.name, self._features, self._probabilities, self._prepare = name, features_model, probabilities_model, prepare
+        self.name, self._features, self._probabilities, self._prepare = (
+            name, features_model, probabilities_model, prepare)
         self.info = info  # the zoo classifier's record (dataset, epochs, test accuracy, path); None for Inception
 
     @classmethod

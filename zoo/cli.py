@@ -55,9 +55,8 @@ if not DEBUG:
 def _quiet_libraries() -> None:
     """absl's warnings from tfds (deprecated dtype fields, folders without dataset_info.json) and
     tfds's progress bars stay out of a quiet command."""
-    from absl import logging
-
     import tensorflow_datasets as tfds
+    from absl import logging
 
     logging.set_verbosity(logging.ERROR)
     tfds.disable_progress_bar()

@@ -1,8 +1,9 @@
 """Frozen dataclass configs: one base with the training fields, one subclass per model family.
 
-Presets derive from a family's base config with `dataclasses.replace`; user overrides come as
-`key=value` strings parsed as literals of the field's declared type (never evaluated as code), or as
-a plain JSON file. `resolve` is the one place a config is assembled from those sources.
+Presets derive from a family's base config with `dataclasses.replace` (`tiny` for the tiny presets
+every family has); user overrides come as `key=value` strings parsed as literals of the field's
+declared type (never evaluated as code), or as a plain JSON file. `zoo.registry.resolve` is the one
+place a config is assembled from those sources.
 """
 from __future__ import annotations
 
@@ -49,8 +50,6 @@ class Config:
     image_size: int = 0  # 0 = the dataset's native size
     classes: tuple[int, ...] = ()  # keep only these labels, relabeled 0..k-1 in this order; () = all
     batch_size: int = 100
-    num_labels: int = 0  # labeled examples for semi-supervised training; 0 = unsupervised
-    labeled_batch_size: int = 100
     steps: int = 2000
     seed: int = 0
     jit_compile: bool = True
@@ -68,11 +67,50 @@ class Config:
         for name in ("checkpoint_every", "image_every"):
             if getattr(self, name) % self.log_every:
                 raise ValueError(f"{name}={getattr(self, name)} must be a multiple of log_every={self.log_every}")
-        if self.num_labels < 0:
-            raise ValueError(f"num_labels must be >= 0, got {self.num_labels}")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class SemiSupervised:
+    """The part of a config whose family has a semi-supervised phase (put it before the family's
+    base in the bases): training zips labeled minibatches of a fixed class-balanced subset into
+    every batch (`zoo.training.train_dataset`)."""
+
+    num_labels: int = 0  # labeled examples for semi-supervised training; 0 = unsupervised
+    labeled_batch_size: int = 100
+
+    def validate(self) -> None:
+        super().validate()
+        if self.num_labels < 0:
+            raise ValueError(f"num_labels must be >= 0, got {self.num_labels}")
+        if self.labeled_batch_size <= 0:
+            raise ValueError(f"labeled_batch_size must be positive, got {self.labeled_batch_size}")
+
+
+def num_labels(config: Config) -> int:
+    """The config's labeled examples: 0 for a family without a semi-supervised phase."""
+    return getattr(config, "num_labels", 0)
+
+
+# What makes a preset tiny: a few steps of batch 2 that log, checkpoint and draw pictures, no XLA.
+TINY_TRAINING = dict(batch_size=2, steps=4, log_every=2, checkpoint_every=2, image_every=2, jit_compile=False)
+
+
+def tiny(base: Config, **changes: Any) -> Config:
+    """A `<family>/tiny` preset: `base` with small widths (`changes`) and TINY_TRAINING; labeled
+    batches of 2 where the config has them."""
+    labeled = {"labeled_batch_size": 2} if "labeled_batch_size" in {f.name for f in dataclasses.fields(base)} else {}
+    return dataclasses.replace(base, **{**TINY_TRAINING, **labeled, **changes})
+
+
+def check_choice(kind: str, value: Any, known, label: str = "known") -> None:
+    """The one check of a name against the names known: raises ValueError
+    "unknown <kind> '<value>'; <label>: a, b" when `value` is not one of `known`."""
+    known = list(known)
+    if value not in known:
+        raise ValueError(f"unknown {kind} '{value}'; {label}: {', '.join(map(str, known))}")
 
 
 def field_types(config_cls: type) -> dict[str, Any]:
@@ -141,8 +179,14 @@ def apply_overrides(config: Config, assignments: list[str]) -> Config:
     return replace(config, **changes)
 
 
+# Fields that some families carried without reading them until 2026-12-02: a config.json written
+# before then still loads (what they held never changed a run).
+RETIRED_FIELDS = ("num_labels", "labeled_batch_size", "reconstruction_loss", "optimizer", "learning_rate")
+
+
 def from_json_dict(config_cls: type, data: dict) -> Config:
     types = field_types(config_cls)
+    data = {k: v for k, v in data.items() if k in types or k not in RETIRED_FIELDS}
     unknown = sorted(set(data) - set(types))
     if unknown:
         raise ValueError(f"unknown config key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(types))}")

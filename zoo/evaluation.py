@@ -15,7 +15,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from zoo import data, metrics, registry, training
+from zoo import configs, data, metrics, registry, training
 
 
 def _batched(fn, images: np.ndarray, batch_size: int):
@@ -31,13 +31,13 @@ def metric_names(config) -> list[str]:
         names.append("clustering_error")
         names += ["hungarian_error"] if config.num_clusters == data.spec(
             config.dataset, **training.data_options(config)).num_classes else []
-        names += ["classification_error"] if config.num_labels else []
+        names += ["classification_error"] if configs.num_labels(config) else []
     return names
 
 
 def default_objective(config) -> str:
     """The error that says most about a config: what it was trained for."""
-    if getattr(config, "num_labels", 0) and getattr(config, "num_clusters", 0):
+    if configs.num_labels(config) and getattr(config, "num_clusters", 0):
         return "classification_error"
     if getattr(config, "num_clusters", 0):
         return "clustering_error"
@@ -77,8 +77,8 @@ def evaluate(workdir: str, batch_size: int = 500, split: str = "test", write: bo
         if config.num_clusters == spec.num_classes:
             results["hungarian_error"] = metrics.hungarian_error(
                 np.argmax(test_probs, axis=1), test["label"], spec.num_classes)
-        if config.num_labels:
-            results["num_labels"] = config.num_labels
+        if configs.num_labels(config):
+            results["num_labels"] = configs.num_labels(config)
             results["classification_error"] = metrics.classification_error(test_probs, test["label"])
     results.update(model.sample_metrics(seed))
     if write:

@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from zoo import configs
 
 MLP_OUTPUTS = ("linear", "tanh", "standardized")
 
@@ -20,8 +21,7 @@ def mlp(input_dim: int, widths: tuple[int, ...], output_dim: int, name: str, out
     """ReLU MLP with a linear output (logits); `output="tanh"` bounds it, `"standardized"` gives
     each output unit zero mean and unit variance over the batch (batch normalization without a
     learned scale or offset; the moving statistics at inference)."""
-    if output not in MLP_OUTPUTS:
-        raise ValueError(f"unknown mlp output '{output}'; known: {', '.join(MLP_OUTPUTS)}")
+    configs.check_choice("mlp output", output, MLP_OUTPUTS)
     inputs = keras.Input((input_dim,), name=f"{name}_input")
     h = inputs
     for i, width in enumerate(widths):
@@ -41,6 +41,9 @@ def _check_downsampling(image_shape, depth: int) -> None:
         raise ValueError(
             f"a convolutional network with {depth} stride-2 layers needs image sides divisible by {factor}, "
             f"got {h}x{w}; use fewer conv widths or --set image_size=...")
+
+
+ARCHITECTURES = ("mlp", "conv")
 
 
 def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads: dict[str, int],
@@ -66,7 +69,7 @@ def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads
             h = layers.LeakyReLU(0.2)(h)
         h = layers.Flatten()(h)
     else:
-        raise ValueError(f"unknown architecture '{architecture}'; known: mlp, conv")
+        configs.check_choice("architecture", architecture, ARCHITECTURES)
     if noise_size:
         noise = keras.Input((noise_size,), name="noise")
         inputs.append(noise)
@@ -107,7 +110,7 @@ def image_decoder(code_size: int, image_shape, architecture: str, widths: tuple[
             h = layers.LeakyReLU(0.2)(h)
         logits = layers.Conv2D(channels, 3, padding="same", name=f"{name}_logits")(h)
     else:
-        raise ValueError(f"unknown architecture '{architecture}'; known: mlp, conv")
+        configs.check_choice("architecture", architecture, ARCHITECTURES)
     return keras.Model(code, logits, name=name)
 
 
@@ -135,8 +138,7 @@ def joint_discriminator(image_shape, code_size: int, architecture: str, widths: 
     concatenated."""
     image = keras.Input(image_shape, name="image")
     code = keras.Input((code_size,), name="code")
-    if conditioning not in JOINT_CONDITIONING:
-        raise ValueError(f"unknown joint conditioning '{conditioning}'; known: {', '.join(JOINT_CONDITIONING)}")
+    configs.check_choice("joint conditioning", conditioning, JOINT_CONDITIONING)
     if architecture == "mlp":
         h = layers.Concatenate()([layers.Flatten()(image), code])
         for i, width in enumerate(widths):
@@ -157,7 +159,7 @@ def joint_discriminator(image_shape, code_size: int, architecture: str, widths: 
             h = layers.LeakyReLU(0.2)(h)
         h = layers.Flatten()(h)
     else:
-        raise ValueError(f"unknown architecture '{architecture}'; known: mlp, conv")
+        configs.check_choice("architecture", architecture, ARCHITECTURES)
     logit = layers.Dense(1, name=f"{name}_logit")(h)
     return keras.Model([image, code], logit, name=name)
 

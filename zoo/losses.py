@@ -30,7 +30,8 @@ def r1_penalty(slope: tf.Tensor, gamma: float) -> tf.Tensor:
 
 
 def sigmoid_cross_entropy(labels, logits) -> tf.Tensor:
-    return mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.broadcast_to(labels, tf.shape(logits)), logits=logits))
+    return mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.broadcast_to(labels, tf.shape(logits)),
+                                                        logits=logits))
 
 
 def bernoulli_reconstruction(images, logits) -> tf.Tensor:

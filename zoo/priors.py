@@ -11,6 +11,8 @@ import math
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from zoo import configs
+
 tfd = tfp.distributions
 
 
@@ -53,8 +55,5 @@ def gaussian_mixture(dim: int, k: int, radius: float = 4.0, scale: float = 0.5) 
 
 def make(kind: str, dim: int, components: int = 10) -> Prior:
     """The prior named in a config: 'gaussian' or 'mixture'."""
-    if kind == "gaussian":
-        return gaussian(dim)
-    if kind == "mixture":
-        return gaussian_mixture(dim, components)
-    raise ValueError(f"unknown prior '{kind}'; known priors: gaussian, mixture")
+    configs.check_choice("prior", kind, ("gaussian", "mixture"), "known priors")
+    return gaussian(dim) if kind == "gaussian" else gaussian_mixture(dim, components)

@@ -56,15 +56,13 @@ def presets(family: str | None = None) -> list[str]:
 
 def family(name: str) -> Family:
     _load_families()
-    if name not in _FAMILIES:
-        raise ValueError(f"unknown model '{name}'; known models: {', '.join(sorted(_FAMILIES))}")
+    configs.check_choice("model", name, sorted(_FAMILIES), "known models")
     return _FAMILIES[name]
 
 
 def preset(name: str) -> configs.Config:
     _load_families()
-    if name not in _PRESETS:
-        raise ValueError(f"unknown preset '{name}'; known presets: {', '.join(sorted(_PRESETS))}")
+    configs.check_choice("preset", name, sorted(_PRESETS), "known presets")
     return _PRESETS[name]
 
 
@@ -96,8 +94,7 @@ def resolve(model: str = "", preset_name: str = "", config_file: str = "",
     config = configs.apply_overrides(config, overrides or [])
     from zoo import data  # late import: data pulls in tensorflow-datasets
 
-    if config.dataset not in data.DATASETS:
-        raise ValueError(f"unknown dataset '{config.dataset}'; known datasets: {', '.join(data.DATASETS)}")
+    configs.check_choice("dataset", config.dataset, data.DATASETS, "known datasets")
     config.validate()
     return config
 

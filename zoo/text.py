@@ -99,7 +99,8 @@ class SentenceEncoder:
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             attended = (scores / scores.sum(-1, keepdims=True)) @ v
             attended = attended.transpose(0, 2, 1, 3).reshape(batch, length, self.size)
-            h = self._norm(h + self._dense(attended, f"{prefix}.attention.output.dense"), f"{prefix}.attention.output.LayerNorm")
+            h = self._norm(h + self._dense(attended, f"{prefix}.attention.output.dense"),
+                           f"{prefix}.attention.output.LayerNorm")
             inner = _gelu(self._dense(h, f"{prefix}.intermediate.dense"))
             h = self._norm(h + self._dense(inner, f"{prefix}.output.dense"), f"{prefix}.output.LayerNorm")
         pooled = (h * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)

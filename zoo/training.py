@@ -28,7 +28,7 @@ import time
 import keras
 import tensorflow as tf
 
-from zoo import data, registry, visualize
+from zoo import configs, data, registry, visualize
 
 
 class NonFiniteLossError(RuntimeError):
@@ -77,6 +77,7 @@ def make_strategy(name: str = "default", cpu_replicas: int = 0) -> tf.distribute
     """The distribution strategy by name. `cpu_replicas > 1` splits the CPU into that many logical
     devices, so that MirroredStrategy really runs its multi-replica path on a machine without GPUs;
     it must be set before TensorFlow initializes its devices."""
+    configs.check_choice("strategy", name, ("default", "mirrored", "multiworker"))
     cpu = tf.config.list_physical_devices("CPU")[0]
     # (Listing logical devices would initialize them: read the configuration instead.)
     if cpu_replicas > 1 and len(tf.config.get_logical_device_configuration(cpu) or [None]) < cpu_replicas:
@@ -88,11 +89,10 @@ def make_strategy(name: str = "default", cpu_replicas: int = 0) -> tf.distribute
         return tf.distribute.get_strategy()
     if name == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
-        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")[:max(cpu_replicas, 1)]]
+        devices = ([d.name for d in gpus]
+                   or [d.name for d in tf.config.list_logical_devices("CPU")[:max(cpu_replicas, 1)]])
         return _mirrored(tuple(devices))
-    if name == "multiworker":
-        return _multiworker()
-    raise ValueError(f"unknown strategy '{name}'; known: default, mirrored, multiworker")
+    return _multiworker()
 
 
 # One strategy object per device set and process: a second MirroredStrategy over the same devices
@@ -127,14 +127,14 @@ def train_dataset(config, start_step: int = 0) -> tf.data.Dataset:
     unlabeled = data.load(config.dataset, "train", batch_size=config.batch_size, shuffle=True, repeat=True,
                           seed=config.seed, drop_remainder=True, with_labels=model_cls.uses_labels(config),
                           captions=model_cls.captions(config, "train"), skip_batches=start_step, **options)
-    if not config.num_labels:
+    if not configs.num_labels(config):
         return _shard_by_data(unlabeled)
-    subset = data.labeled_subset(config.dataset, config.num_labels, seed=config.seed, **options)
+    subset = data.labeled_subset(config.dataset, configs.num_labels(config), seed=config.seed, **options)
     labeled = data.shuffle_batches(tf.data.Dataset.from_tensor_slices(subset), config.seed, repeat=True,
                                    batch_size=config.labeled_batch_size, drop_remainder=True,
                                    skip_batches=start_step)
     return _shard_by_data(tf.data.Dataset.zip(unlabeled, labeled).map(
-        lambda u, l: {"image": u["image"], "labeled_image": l["image"], "labeled_label": l["label"]},
+        lambda u, lab: {"image": u["image"], "labeled_image": lab["image"], "labeled_label": lab["label"]},
         num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
 
 
@@ -165,7 +165,8 @@ def worker_dir(workdir: str, strategy) -> str:
     if resolver is None or not resolver.cluster_spec().as_dict():
         return workdir
     task_type, task_id = resolver.task_type, resolver.task_id
-    chief = task_type == "chief" or (task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().jobs)
+    chief = task_type == "chief" or (task_type == "worker" and task_id == 0
+                                     and "chief" not in resolver.cluster_spec().jobs)
     return workdir if chief else os.path.join(workdir, "workers", f"{task_type}_{task_id}")
 
 

@@ -67,11 +67,11 @@ class ZooTuner(keras_tuner.Tuner):
 
     def __init__(self, base: configs.Config, objective: str, tuner: str, directory: str, max_trials: int,
                  names: list[str], hyperband_max_epochs: int = 3, strategy=None, verbose="auto"):
-        if tuner not in TUNERS:
-            raise ValueError(f"unknown tuner '{tuner}'; known: {', '.join(TUNERS)}")
+        configs.check_choice("tuner", tuner, TUNERS)
         available = evaluation.metric_names(base)
         if objective not in available:
-            raise ValueError(f"objective '{objective}' is not reported for this config; available: {', '.join(available)}")
+            raise ValueError(f"objective '{objective}' is not reported for this config; "
+                             f"available: {', '.join(available)}")
         options = dict(objective=keras_tuner.Objective(objective, "min"), hyperparameters=search_space(base, names),
                        seed=base.seed, tune_new_entries=False,
                        # A combination the family rejects is a failed trial, not a reason to stop the
@@ -104,7 +104,8 @@ class ZooTuner(keras_tuner.Tuner):
         parent = values.get("tuner/trial_id")
         if parent and not os.path.exists(workdir):  # Hyperband promotion: continue the parent's run
             shutil.copytree(self.trial_dir(parent), workdir, ignore=shutil.ignore_patterns("tensorboard"))
-        print(f"trial {trial.trial_id}: " + ", ".join(f"{k}={v}" for k, v in values.items() if not k.startswith("tuner/")))
+        print(f"trial {trial.trial_id}: "
+              + ", ".join(f"{k}={v}" for k, v in values.items() if not k.startswith("tuner/")))
         try:
             training.run(config, workdir, self.strategy, verbose=self.verbose)
         except (training.NonFiniteLossError, ValueError) as error:  # diverged, or a model that cannot be built
@@ -116,7 +117,8 @@ class ZooTuner(keras_tuner.Tuner):
     def _write_hparams(self, workdir, config, values, results) -> None:
         """The trial's values and validation errors for TensorBoard's HParams dashboard."""
         with tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "hparams")).as_default():
-            hparams_api.hparams({name: _encode(getattr(config, name)) for name in values if not name.startswith("tuner/")},
+            hparams_api.hparams({name: _encode(getattr(config, name)) for name in values
+                                 if not name.startswith("tuner/")},
                                 trial_id=os.path.basename(workdir))
             for name in evaluation.metric_names(config):
                 tf.summary.scalar(f"validation/{name}", results[name], step=config.steps)
@@ -172,6 +174,7 @@ def _check_same_search(directory: str, base, names, objective, tuner) -> None:
             previous = json.load(f)
         differing = sorted(k for k in description if description[k] != previous.get(k))
         if differing:
-            raise ValueError(f"{directory} holds another search (different {', '.join(differing)}); use another --workdir")
+            raise ValueError(f"{directory} holds another search (different {', '.join(differing)}); "
+                             "use another --workdir")
     with open(path, "w") as f:
         json.dump(description, f, indent=2)

@@ -34,7 +34,6 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-
 import tensorflow_datasets as tfds
 
 from zoo.data import idx

@@ -223,7 +223,8 @@ class ZooEdges2Shoes(tfds.core.GeneratorBasedBuilder):
             description="edges2shoes (Isola et al. 2017) from the pix2pix archive; each side-by-side pair gives "
                         "two examples, the shoe (label 0) and its edge map (label 1).",
             features=_features(tfds.features.Image(shape=(EDGES2SHOES_SIDE, EDGES2SHOES_SIDE, 3),
-                                                   encoding_format="jpeg")), supervised_keys=("image", "label"), disable_shuffling=True,
+                                                   encoding_format="jpeg")), supervised_keys=("image", "label"),
+            disable_shuffling=True,
             homepage="https://github.com/phillipi/pix2pix")
 
     def source_files(self, source_dir) -> list[Path]:

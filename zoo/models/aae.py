@@ -27,8 +27,11 @@ from zoo.models.base import ZooModel, serving_seed
 
 
 @dataclasses.dataclass(frozen=True)
-class AAEConfig(configs.Config):
-    model: str = "aae"
+class AutoencoderConfig(configs.Config):
+    """What the autoencoders built on the AAE share (the AAE, PixelGAN, IAE and FIAE): the encoder
+    (`architecture`, `widths`, input noise), the code (Gaussian `code_size`, categorical
+    `num_clusters`, its `prior`) and the GAN that imposes the prior on it."""
+
     architecture: str = "mlp"  # "mlp" or "conv"
     widths: tuple[int, ...] = (1000, 1000)  # MLP hidden units, or conv filters per stride-2 layer
     code_size: int = 2  # continuous code z
@@ -38,18 +41,17 @@ class AAEConfig(configs.Config):
     # > 0: standardize the categorical logits per category over each minibatch, times a learned
     # scale starting here (`layers.image_encoder`; not in the papers). The IAE / FIAE's categorical
     # codes otherwise collapse into one saturated category; at scale 1 the codes stay too soft for
-    # the categorical prior's discriminator, and Adam grows the scale only ~2e-4 a step (README,
-    # "Categorical codes").
+    # the categorical prior's discriminator, and Adam grows the scale only ~2e-4 a step
+    # (docs/iae.md, "Categorical codes").
     cluster_logit_scale: float = 0.0
     noise_size: int = 0  # encoder input noise n
     discriminator_widths: tuple[int, ...] = (1000, 1000)
-    reconstruction_loss: str = "bce"  # "bce" (Bernoulli) or "mse"
-    optimizer: str = "adam"  # "adam", or "sgd" with momentum 0.9 (the paper's choice)
-    learning_rate: float = 1e-3  # reconstruction and semi-supervised phases
     generator_learning_rate: float = 2e-4
     discriminator_learning_rate: float = 2e-4
     beta_1: float = 0.5  # Adam's beta_1 in the adversarial phases
-    adversarial: bool = True  # False: no GAN on the code, a plain autoencoder (PixelGAN Fig. 5's baseline)
+    # The regularization GAN: on the code (AAE, PixelGAN, IAE), on x (the flipped FIAE). False: none,
+    # e.g. a plain autoencoder (PixelGAN Fig. 5's baseline).
+    adversarial: bool = True
 
     TUNABLE: ClassVar[dict] = {
         **configs.Config.TUNABLE,
@@ -58,7 +60,6 @@ class AAEConfig(configs.Config):
         "num_clusters": configs.Choice((10, 16, 30, 50)),
         "widths": configs.Choice(((256, 256), (512, 512), (1000, 1000))),
         "discriminator_widths": configs.Choice(((256, 256), (512, 512), (1000, 1000))),
-        "learning_rate": configs.FloatRange(1e-4, 1e-2, log=True),
         "generator_learning_rate": configs.FloatRange(2e-5, 2e-3, log=True),
         "discriminator_learning_rate": configs.FloatRange(2e-5, 2e-3, log=True),
     }
@@ -67,27 +68,45 @@ class AAEConfig(configs.Config):
     def validate(self) -> None:
         super().validate()
         if self.code_size < 0 or self.num_clusters < 0 or self.code_size + self.num_clusters == 0:
-            raise ValueError("the AAE needs code_size > 0 or num_clusters > 0")
-        if self.reconstruction_loss not in losses.RECONSTRUCTION:
-            raise ValueError(f"unknown reconstruction_loss '{self.reconstruction_loss}'; "
-                             f"known: {', '.join(losses.RECONSTRUCTION)}")
-        if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"unknown optimizer '{self.optimizer}'; known: adam, sgd")
+            raise ValueError(f"the {self.model} needs code_size > 0 or num_clusters > 0")
         if self.cluster_logit_scale < 0:
             raise ValueError(f"cluster_logit_scale must be >= 0 (0 = off), got {self.cluster_logit_scale}")
-        if self.num_labels and not self.num_clusters:
+        if configs.num_labels(self) and not self.num_clusters:
             raise ValueError("semi-supervised training (num_labels > 0) needs a categorical code: set num_clusters")
 
 
-# Salts that keep the draws of one step independent of each other (see ZooModel.seed).
-_RECONSTRUCTION_NOISE, _DISCRIMINATOR_NOISE, _PRIOR_Z, _PRIOR_Y, _GENERATOR_NOISE, _CLASSIFIER_NOISE = range(1, 7)
+@dataclasses.dataclass(frozen=True)
+class Optimized:
+    """The optimizer of the phases that are not a GAN's (reconstruction, semi-supervised)."""
+
+    optimizer: str = "adam"  # "adam", or "sgd" with momentum 0.9 (the AAE paper's choice)
+    learning_rate: float = 1e-3
+
+    TUNABLE: ClassVar[dict] = {"learning_rate": configs.FloatRange(1e-4, 1e-2, log=True)}
+
+    def validate(self) -> None:
+        super().validate()
+        configs.check_choice("optimizer", self.optimizer, ("adam", "sgd"))
+
+
+@dataclasses.dataclass(frozen=True)
+class AAEConfig(configs.SemiSupervised, Optimized, AutoencoderConfig):
+    model: str = "aae"
+    reconstruction_loss: str = "bce"  # "bce" (Bernoulli) or "mse"
+
+    TUNABLE: ClassVar[dict] = {**AutoencoderConfig.TUNABLE, **Optimized.TUNABLE}
+
+    def validate(self) -> None:
+        super().validate()
+        configs.check_choice("reconstruction_loss", self.reconstruction_loss, losses.RECONSTRUCTION)
 
 
 @registry.register_family("aae", AAEConfig)
 class AAE(ZooModel):
     def __init__(self, config: AAEConfig, spec):
-        if config.num_labels and config.num_clusters != spec.num_classes:
-            raise ValueError(f"semi-supervised training needs num_clusters == the dataset's {spec.num_classes} classes, "
+        if configs.num_labels(config) and config.num_clusters != spec.num_classes:
+            raise ValueError("semi-supervised training needs num_clusters == the dataset's "
+                             f"{spec.num_classes} classes, "
                              f"got num_clusters={config.num_clusters}")
         super().__init__(config, spec, *self.plan(config))
         heads, standardized = {}, {}
@@ -102,7 +121,8 @@ class AAE(ZooModel):
                 standardized["y_logits"] = config.cluster_logit_scale
             self.y_prior = priors.categorical(config.num_clusters)
             if self.has_code_gan(config):
-                self.y_discriminator = layers.mlp(config.num_clusters, config.discriminator_widths, 1, "y_discriminator")
+                self.y_discriminator = layers.mlp(config.num_clusters, config.discriminator_widths, 1,
+                                                  "y_discriminator")
         self.encoder = layers.image_encoder(spec.image_shape, config.architecture, config.widths, heads,
                                             config.noise_size, standardized_heads=standardized)
         self.decoder = self.make_decoder()
@@ -122,7 +142,7 @@ class AAE(ZooModel):
         if cls.has_code_gan(config):
             phases.update(discriminator=discriminators, generator=("encoder",))
             metric_names += ("discriminator_loss", "generator_loss")
-        if config.num_labels:
+        if configs.num_labels(config):
             phases["classifier"] = ("encoder",)
             metric_names += ("classifier_loss",)
         return phases, metric_names
@@ -171,11 +191,11 @@ class AAE(ZooModel):
     def _noise(self, batch, seed):
         return tf.random.stateless_normal([batch, self.config.noise_size], seed)
 
-    def _encode_train(self, images, salt):
+    def _encode_train(self, images, draw):
         """Encoding inside a phase: this replica's slice of the global batch's noise draw."""
         noise = None
         if self.config.noise_size:
-            noise = self.replica_slice(lambda n: self._noise(n, self.seed(salt)), tf.shape(images)[0])
+            noise = self.replica_slice(lambda n: self._noise(n, self.seed(draw)), tf.shape(images)[0])
         return self._encode(images, noise, training=True)
 
     def encode(self, images, seed):
@@ -222,7 +242,7 @@ class AAE(ZooModel):
         """Phase 1: encoder and decoder minimize the reconstruction loss (Section 2)."""
         images = data["image"]
         with tf.GradientTape() as tape:
-            code = self._encode_train(images, _RECONSTRUCTION_NOISE)["code"]
+            code = self._encode_train(images, "aae/reconstruction_noise")["code"]
             loss = self.reconstruction_nll(images, code)
         self.apply_phase("reconstruction", tape, loss)
         return {"reconstruction_loss": loss}
@@ -230,9 +250,9 @@ class AAE(ZooModel):
     def _prior_samples(self, batch):
         samples = {}
         if self.config.code_size:
-            samples["z"] = self.replica_slice(lambda n: self.z_prior.sample(n, self.seed(_PRIOR_Z)), batch)
+            samples["z"] = self.replica_slice(lambda n: self.z_prior.sample(n, self.seed("aae/prior_z")), batch)
         if self.config.num_clusters:
-            samples["y"] = self.replica_slice(lambda n: self.y_prior.sample(n, self.seed(_PRIOR_Y)), batch)
+            samples["y"] = self.replica_slice(lambda n: self.y_prior.sample(n, self.seed("aae/prior_y")), batch)
         return samples
 
     def _discriminators(self):
@@ -246,7 +266,7 @@ class AAE(ZooModel):
     def discriminator_phase(self, data):
         """Phase 2a: each code discriminator learns prior samples = real (1), codes = fake (0)."""
         images = data["image"]
-        codes = self._encode_train(images, _DISCRIMINATOR_NOISE)
+        codes = self._encode_train(images, "aae/discriminator_noise")
         real = self._prior_samples(tf.shape(images)[0])
         with tf.GradientTape() as tape:
             loss = tf.add_n([losses.discriminator_loss(d(real[k], training=True), d(codes[k], training=True))
@@ -257,7 +277,7 @@ class AAE(ZooModel):
     def generator_phase(self, data):
         """Phase 2b: the encoder, as the generator, makes its codes look like prior samples."""
         with tf.GradientTape() as tape:
-            codes = self._encode_train(data["image"], _GENERATOR_NOISE)
+            codes = self._encode_train(data["image"], "aae/generator_noise")
             loss = tf.add_n([losses.generator_loss(d(codes[k], training=True))
                              for k, d in self._discriminators().items()])
         self.apply_phase("generator", tape, loss)
@@ -266,7 +286,7 @@ class AAE(ZooModel):
     def classifier_phase(self, data):
         """Phase 3 (Section 5): cross-entropy of q(y | x) on a labeled minibatch."""
         with tf.GradientTape() as tape:
-            logits = self._encode_train(data["labeled_image"], _CLASSIFIER_NOISE)["y_logits"]
+            logits = self._encode_train(data["labeled_image"], "aae/classifier_noise")["y_logits"]
             loss = losses.softmax_cross_entropy(data["labeled_label"], logits)
         self.apply_phase("classifier", tape, loss)
         return {"classifier_loss": loss}
@@ -277,12 +297,11 @@ _BASE = AAEConfig()
 registry.register_preset("aae/default", dataclasses.replace(
     _BASE, widths=(512, 512), discriminator_widths=(512, 512), steps=3000, image_every=1000))
 # Tests and smoke runs: seconds on digits.
-_TINY = registry.register_preset("aae/tiny", dataclasses.replace(
-    _BASE, widths=(8,), discriminator_widths=(8,), batch_size=2, labeled_batch_size=2, steps=4,
-    log_every=2, checkpoint_every=2, image_every=2, jit_compile=False))
+_TINY = registry.register_preset("aae/tiny", configs.tiny(_BASE, widths=(8,), discriminator_widths=(8,)))
 registry.register_preset("aae/tiny_clustering", dataclasses.replace(_TINY, num_clusters=4, noise_size=3))
 registry.register_preset("aae/tiny_semi_supervised", dataclasses.replace(_TINY, num_clusters=10, num_labels=10))
-registry.register_preset("aae/tiny_conv", dataclasses.replace(_TINY, architecture="conv", widths=(4, 8), prior="mixture"))
+registry.register_preset("aae/tiny_conv", dataclasses.replace(
+    _TINY, architecture="conv", widths=(4, 8), prior="mixture"))
 # Unsupervised clustering with the PixelGAN protocol (30 clusters; Makhzani et al. Section 6 setup:
 # 1000-1000 ReLU MLPs, a categorical head and a continuous style code). The style code is 2-D: with
 # 5 or 10 dimensions the decoder reconstructs from z alone and q(y|x) collapses onto a few clusters.

@@ -5,18 +5,26 @@ that phase moves; each phase gets its own optimizer) and metric names, and write
 `<phase>_phase(data) -> {metric: value}` per phase, each with its own tape, ending in
 `self.apply_phase(...)`. `train_step` runs the phases in the declared order.
 
-Randomness is stateless: every draw uses `self.seed(salt)`, a pair (run seed, step counter), so a
+Randomness is stateless: every draw uses `self.seed(name)`, a pair (run seed mixed with the draw's
+name, step counter), so a
 resumed run draws exactly what an uninterrupted one would, and every replica can derive the same
 global-batch draw and keep its own slice (`replica_slice`): under MirroredStrategy each replica sees
 different latent / noise samples, and N replicas reproduce one device's numbers.
 """
 from __future__ import annotations
 
+import hashlib
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from zoo import losses
+
+
+def draw_key(seed: int, name: str) -> int:
+    """A non-negative int32 that depends on the run seed and a draw's name only."""
+    return int.from_bytes(hashlib.sha256(f"{seed}/{name}".encode()).digest()[:4], "big") >> 1
 
 
 class ZooModel(keras.Model):
@@ -94,10 +102,12 @@ class ZooModel(keras.Model):
         return self.optimizer.iterations
 
     # --- randomness -------------------------------------------------------------------------------
-    def seed(self, salt: int) -> tf.Tensor:
-        """Stateless seed for one draw: (run seed, step) mixed with a per-draw salt."""
+    def seed(self, name: str) -> tf.Tensor:
+        """Stateless seed for one draw: (a hash of the run seed and the draw's name, step). Names
+        ("aae/prior_z") keep draws apart without numbering them by hand; SHA-256 makes the pair the
+        same on every run, platform and Python version."""
         step = self._seed_step if self._seed_step is not None else tf.cast(self.step_counter, tf.int32)
-        return tf.stack([tf.constant(self.config.seed * 1000 + salt, tf.int32), step])
+        return tf.stack([tf.constant(draw_key(self.config.seed, name), tf.int32), step])
 
     @staticmethod
     def replica_slice(draw, local_batch) -> tf.Tensor:
@@ -198,7 +208,8 @@ class ZooModel(keras.Model):
 
     # --- serving ----------------------------------------------------------------------------------
     def code_size(self) -> int:
-        return int(self.encode(tf.zeros((1,) + tuple(self.spec.image_shape)), tf.zeros([2], tf.int32))["code"].shape[-1])
+        return int(self.encode(tf.zeros((1,) + tuple(self.spec.image_shape)),
+                               tf.zeros([2], tf.int32))["code"].shape[-1])
 
     def serving_specs(self) -> dict:
         """The inputs endpoints take, by name. `seed` is int32 of length 2 (reproducible draws) or 0
@@ -211,11 +222,12 @@ class ZooModel(keras.Model):
 
     def endpoints(self) -> dict:
         """name -> (function, input names) for every thing a user does with a trained model;
-        `export.saved_model` writes one SavedModel signature per entry, inputs typed by
+        `zoo.export.saved_model` writes one SavedModel signature per entry, inputs typed by
         `serving_specs`, outputs named by the dict keys the function returns. Families extend this
         with their own (the AAE adds `classify`)."""
         return {
-            "encode": (lambda images, seed: {"code": self.encode(images, serving_seed(seed))["code"]}, ["images", "seed"]),
+            "encode": (lambda images, seed: {"code": self.encode(images, serving_seed(seed))["code"]},
+                       ["images", "seed"]),
             "decode": (lambda code: {"images": self.decode(code)}, ["code"]),
             "sample": (lambda n, seed: {"images": self.sample(n, serving_seed(seed))}, ["n", "seed"]),
             "reconstruct": (lambda images, seed: {"images": self.reconstruct(images, serving_seed(seed))},

@@ -16,10 +16,8 @@ import dataclasses
 
 import tensorflow as tf
 
-from zoo import layers, losses, registry
-from zoo.models.cycleiae import TranslationConfig, Translator
-
-_FAKE_A, _GENERATED_B, _GENERATED_A, _CYCLE_A, _CYCLE_B = range(41, 46)
+from zoo import configs, layers, losses, registry
+from zoo.models.translation import TranslationConfig, Translator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +47,7 @@ class CycleGAN(Translator):
 
     def image_discriminator_phase(self, data):
         """D_A: real A images = 1, F(b, n) = 0."""
-        translated = self._train_decode(data["code_image"], _FAKE_A)
+        translated = self._train_decode(data["code_image"], "cyclegan/fake_a")
         with tf.GradientTape() as tape:
             loss = losses.discriminator_loss(self.image_discriminator(data["image"], training=True),
                                              self.image_discriminator(translated, training=True))
@@ -59,12 +57,12 @@ class CycleGAN(Translator):
     def generators_phase(self, data):
         a, b = data["image"], data["code_image"]
         with tf.GradientTape() as tape:
-            fake_b = self._train_translate(a, _GENERATED_B)
-            fake_a = self._train_decode(b, _GENERATED_A)
+            fake_b = self._train_translate(a, "cyclegan/generated_b")
+            fake_a = self._train_decode(b, "cyclegan/generated_a")
             gan = (losses.generator_loss(self.code_discriminator(fake_b, training=True))
                    + losses.generator_loss(self.image_discriminator(fake_a, training=True)))
-            cycle = (losses.mean(tf.abs(self._train_decode(fake_b, _CYCLE_A) - a))
-                     + losses.mean(tf.abs(self._train_translate(fake_a, _CYCLE_B) - b)))
+            cycle = (losses.mean(tf.abs(self._train_decode(fake_b, "cyclegan/cycle_a") - a))
+                     + losses.mean(tf.abs(self._train_translate(fake_a, "cyclegan/cycle_b") - b)))
             loss = gan + self.config.cycle_weight * cycle
         self.apply_phase("generators", tape, loss)
         return {"generator_loss": gan, "cycle_loss": cycle}
@@ -73,9 +71,8 @@ class CycleGAN(Translator):
 _BASE = CycleGANConfig()
 registry.register_preset("cyclegan/default", dataclasses.replace(_BASE, steps=3000, checkpoint_every=500,
                                                                  image_every=500))
-registry.register_preset("cyclegan/tiny", dataclasses.replace(
-    _BASE, dataset="digits_edges", widths=(4, 8), residual_blocks=1, discriminator_widths=(4, 8), decoder_noise_size=3, batch_size=2,
-    steps=4, log_every=2, checkpoint_every=2, image_every=2, jit_compile=False))
+registry.register_preset("cyclegan/tiny", configs.tiny(
+    _BASE, dataset="digits_edges", widths=(4, 8), residual_blocks=1, discriminator_widths=(4, 8), decoder_noise_size=3))
 registry.register_preset("cyclegan/fashion_edges2shoes", dataclasses.replace(
     _BASE, widths=(16, 32, 64), discriminator_widths=(16, 32, 64), residual_blocks=3, batch_size=32,
     steps=2000, checkpoint_every=500, image_every=500))

@@ -30,30 +30,22 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from zoo import layers, losses, registry
+from zoo import configs, layers, losses, registry
 from zoo.models.base import serving_seed
-from zoo.models.iae import IAE, IAEConfig
+from zoo.models.iae import IAE, ImplicitConfig
 
 
 @dataclasses.dataclass(frozen=True)
-class FIAEConfig(IAEConfig):
-    """The IAE's fields; `discriminator_widths` shape the image discriminator (conv filters or MLP
+class FIAEConfig(ImplicitConfig):
+    """The IAE's networks; `discriminator_widths` shape the image discriminator (conv filters or MLP
     units, by `architecture`), `adversarial` turns the regularization GAN on x on or off."""
 
     model: str = "fiae"
     code_size: int = 15
     discriminator_widths: tuple[int, ...] = (64, 128)
     # R1 penalty gamma / 2 * |dD/dx|^2 on the image discriminator at data (not in the paper): without
-    # it the image GAN's discriminator wins and the generator collapses onto one image (README, FIAE).
+    # it the image GAN's discriminator wins and the generator collapses onto one image (docs/iae.md, FIAE).
     image_r1: float = 0.0
-
-    def validate(self) -> None:
-        super().validate()
-        if self.num_labels:
-            raise ValueError("the FIAE has no semi-supervised phase: leave num_labels at 0")
-
-
-_PRIOR, _GENERATOR_NOISE, _RECOGNITION_NOISE = range(21, 24)
 
 
 @registry.register_family("fiae", FIAEConfig)
@@ -114,18 +106,18 @@ class FIAE(IAE):
         return endpoints
 
     # --- the phases --------------------------------------------------------------------------------
-    def _generated(self, batch, prior_salt, noise_salt):
+    def _generated(self, batch, prior_draw, noise_draw):
         """(z, x) with z ~ p(z) and x = g(z, n), this replica's slice of the global draw."""
-        code = self.replica_slice(lambda k: self.prior_code(k, self.seed(prior_salt)), batch)
+        code = self.replica_slice(lambda k: self.prior_code(k, self.seed(prior_draw)), batch)
         noise = None
         if self.config.decoder_noise_size:
-            noise = self.replica_slice(lambda k: self.decoder_noise(k, self.seed(noise_salt)), batch)
+            noise = self.replica_slice(lambda k: self.decoder_noise(k, self.seed(noise_draw)), batch)
         return code, self._generate(code, noise, training=True)
 
     def image_discriminator_phase(self, data):
         """The regularization GAN on x (Eq. 11): data = 1, generated = 0."""
         images = data["image"]
-        _, generated = self._generated(tf.shape(images)[0], _PRIOR, _GENERATOR_NOISE)
+        _, generated = self._generated(tf.shape(images)[0], "fiae/prior", "fiae/generator_noise")
         images = tf.convert_to_tensor(images, tf.float32)
         with tf.GradientTape() as tape:
             with tf.GradientTape() as slope_tape:
@@ -140,15 +132,15 @@ class FIAE(IAE):
 
     def image_generator_phase(self, data):
         with tf.GradientTape() as tape:
-            _, generated = self._generated(tf.shape(data["image"])[0], _PRIOR, _GENERATOR_NOISE)
+            _, generated = self._generated(tf.shape(data["image"])[0], "fiae/prior", "fiae/generator_noise")
             loss = losses.generator_loss(self.image_discriminator(generated, training=True)["logit"])
         self.apply_phase("image_generator", tape, loss)
         return {"image_generator_loss": loss}
 
     def _code_reconstruction(self, batch):
         """(x, z, z_hat): x = g(z, n) from the prior, z_hat = f(x, eps)."""
-        code, generated = self._generated(batch, _PRIOR, _GENERATOR_NOISE)
-        inferred = self._encode_train(generated, _RECOGNITION_NOISE)["code"]
+        code, generated = self._generated(batch, "fiae/prior", "fiae/generator_noise")
+        inferred = self._encode_train(generated, "fiae/recognition_noise")["code"]
         return generated, code, inferred
 
     def reconstruction_discriminator_phase(self, data):
@@ -175,10 +167,9 @@ _BASE = FIAEConfig()
 registry.register_preset("fiae/default", dataclasses.replace(
     _BASE, widths=(64,), joint_discriminator_widths=(64,), discriminator_widths=(64,), code_size=8,
     decoder_noise_size=8, steps=3000, image_every=1000))
-registry.register_preset("fiae/tiny", dataclasses.replace(
+registry.register_preset("fiae/tiny", configs.tiny(
     _BASE, widths=(4,), joint_discriminator_widths=(4,), discriminator_widths=(4,), joint_hidden=8, code_size=3,
-    decoder_noise_size=2, noise_size=2, batch_size=2, steps=4, log_every=2, checkpoint_every=2, image_every=2,
-    jit_compile=False))
+    decoder_noise_size=2, noise_size=2))
 # Fig. 13: deterministic reconstructions through a 15-D code, no noise on either path. The paper
 # presets put R1 (gamma 10) on the image discriminator: without it the generator collapses.
 registry.register_preset("fiae/mnist_deterministic", dataclasses.replace(

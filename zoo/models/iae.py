@@ -34,15 +34,16 @@ import keras
 import tensorflow as tf
 
 from zoo import configs, layers, losses, registry
-from zoo.models.aae import AAE, AAEConfig
+from zoo.models.aae import AAE, AutoencoderConfig, Optimized
 from zoo.models.base import serving_seed
 
-@dataclasses.dataclass(frozen=True)
-class IAEConfig(AAEConfig):
-    """The AAE's encoder (`widths`, `noise_size` = eps), code and regularization-GAN fields, plus
-    the decoder noise and the reconstruction GAN's joint discriminator."""
 
-    model: str = "iae"
+@dataclasses.dataclass(frozen=True)
+class ImplicitConfig(AutoencoderConfig):
+    """What the IAE and FIAE share: the AAE's encoder (`widths`, `noise_size` = eps), code and
+    regularization-GAN fields, plus the decoder noise and the reconstruction GAN's joint
+    discriminator."""
+
     architecture: str = "conv"
     widths: tuple[int, ...] = (64, 128)
     code_size: int = 20
@@ -51,17 +52,16 @@ class IAEConfig(AAEConfig):
     joint_conditioning: str = "location_dependent"  # or "location_invariant"
     joint_hidden: int = 1000  # ReLU units of the location-dependent bias network
     # R1 penalty (Mescheder et al. 2018), gamma / 2 * |dD/dx|^2 at positive pairs: not in the paper;
-    # without it the deterministic IAE's reconstructions collapse onto one image (see README).
+    # without it the deterministic IAE's reconstructions collapse onto one image (docs/iae.md).
     joint_r1: float = 0.1
     # The negative pair's element that the positive pair shares (the IAE's z_hat, the FIAE's x) is
     # held fixed in D's input. True differentiates it too, a literal reading of Appendix B.1: the
-    # IAE's code then grows without bound (see README and experiments/iae_ablation).
+    # IAE's code then grows without bound (docs/iae.md and experiments/iae_ablation).
     shared_input_gradient: bool = False
     output: str = "sigmoid"  # decoder output: "sigmoid" (images in [0, 1]) or "linear" (vectors)
-    learning_rate: float = 2e-4  # the semi-supervised phase; the GAN phases use the adversarial rates
 
     TUNABLE: ClassVar[dict] = {
-        **AAEConfig.TUNABLE,
+        **AutoencoderConfig.TUNABLE,
         "decoder_noise_size": configs.Choice((0, 10, 100)),
         "joint_conditioning": configs.Choice(layers.JOINT_CONDITIONING),
     }
@@ -71,15 +71,17 @@ class IAEConfig(AAEConfig):
         super().validate()
         if self.decoder_noise_size < 0:
             raise ValueError(f"decoder_noise_size must be >= 0, got {self.decoder_noise_size}")
-        if self.joint_conditioning not in layers.JOINT_CONDITIONING:
-            raise ValueError(f"unknown joint_conditioning '{self.joint_conditioning}'; "
-                             f"known: {', '.join(layers.JOINT_CONDITIONING)}")
-        if self.output not in layers.DECODER_OUTPUTS:
-            raise ValueError(f"unknown output '{self.output}'; known: {', '.join(layers.DECODER_OUTPUTS)}")
+        configs.check_choice("joint_conditioning", self.joint_conditioning, layers.JOINT_CONDITIONING)
+        configs.check_choice("output", self.output, layers.DECODER_OUTPUTS)
 
 
-# Salts of the IAE's own draws (the AAE's use 1-6).
-_POSITIVE_CODE, _DECODER_NOISE, _GENERATOR_CODE, _GENERATOR_DECODER_NOISE = range(11, 15)
+@dataclasses.dataclass(frozen=True)
+class IAEConfig(configs.SemiSupervised, Optimized, ImplicitConfig):
+    model: str = "iae"
+    learning_rate: float = 2e-4  # the semi-supervised phase; the GAN phases use the adversarial rates
+
+    TUNABLE: ClassVar[dict] = {**ImplicitConfig.TUNABLE, **Optimized.TUNABLE}
+
 
 
 @registry.register_family("iae", IAEConfig)
@@ -156,12 +158,12 @@ class IAE(AAE):
         return endpoints
 
     # --- the reconstruction GAN (Eq. 7) ------------------------------------------------------------
-    def _reconstruction_pair(self, images, code_salt, noise_salt):
+    def _reconstruction_pair(self, images, code_draw, noise_draw):
         """(z_hat, x_hat) for a training batch: z_hat = f(x, eps), x_hat = g(z_hat, n)."""
-        code = self._encode_train(images, code_salt)["code"]
+        code = self._encode_train(images, code_draw)["code"]
         noise = None
         if self.config.decoder_noise_size:
-            noise = self.replica_slice(lambda n: self.decoder_noise(n, self.seed(noise_salt)), tf.shape(images)[0])
+            noise = self.replica_slice(lambda n: self.decoder_noise(n, self.seed(noise_draw)), tf.shape(images)[0])
         return code, self._generate(code, noise, training=True)
 
     def joint_discriminator_loss(self, positive_pair, negative_pair):
@@ -180,7 +182,7 @@ class IAE(AAE):
         """D(x, z) learns positive (x, z_hat) = 1 (the data joint q(x, z)) and negative
         (x_hat, z_hat) = 0 (the reconstruction joint r(x, z)); both pairs share z_hat."""
         images = data["image"]
-        code, reconstruction = self._reconstruction_pair(images, _POSITIVE_CODE, _DECODER_NOISE)
+        code, reconstruction = self._reconstruction_pair(images, "iae/positive_code", "iae/decoder_noise")
         with tf.GradientTape() as tape:
             loss, gan_loss = self.joint_discriminator_loss((images, code), (reconstruction, code))
         self.apply_phase("reconstruction_discriminator", tape, loss)
@@ -190,7 +192,8 @@ class IAE(AAE):
         """Encoder and decoder move the negative (x_hat, z_hat) toward the positive label
         (non-saturating loss); the positive example is not back-propagated (Appendix B.1)."""
         with tf.GradientTape() as tape:
-            code, reconstruction = self._reconstruction_pair(data["image"], _GENERATOR_CODE, _GENERATOR_DECODER_NOISE)
+            code, reconstruction = self._reconstruction_pair(data["image"], "iae/generator_code",
+                                                             "iae/generator_decoder_noise")
             # z_hat is shared by the positive and the negative pair: moving it in the negative alone
             # lets the encoder inflate the code against D's bias network (|z| grows without bound and
             # the decoder saturates), so the encoder learns through x_hat = g(z_hat, n) only.
@@ -205,10 +208,9 @@ _BASE = IAEConfig()
 registry.register_preset("iae/default", dataclasses.replace(
     _BASE, widths=(64,), joint_discriminator_widths=(64,), code_size=8, decoder_noise_size=16, steps=3000,
     image_every=1000))
-_TINY = registry.register_preset("iae/tiny", dataclasses.replace(
+_TINY = registry.register_preset("iae/tiny", configs.tiny(
     _BASE, widths=(4,), joint_discriminator_widths=(4,), joint_hidden=8, discriminator_widths=(8,), code_size=3,
-    decoder_noise_size=2, noise_size=2, batch_size=2, labeled_batch_size=2, steps=4, log_every=2,
-    checkpoint_every=2, image_every=2, jit_compile=False))
+    decoder_noise_size=2, noise_size=2))
 registry.register_preset("iae/tiny_semi_supervised", dataclasses.replace(
     _TINY, code_size=0, num_clusters=10, num_labels=10, joint_conditioning="location_invariant", adversarial=True))
 

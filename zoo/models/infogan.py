@@ -58,15 +58,8 @@ class InfoGANConfig(configs.Config):
         super().validate()
         if self.num_clusters < 0 or self.code_size < 0 or self.num_clusters + self.code_size == 0:
             raise ValueError("InfoGAN needs a latent code: num_clusters > 0 or code_size > 0")
-        if self.continuous_prior not in CONTINUOUS_PRIORS:
-            raise ValueError(f"unknown continuous_prior '{self.continuous_prior}'; known: {', '.join(CONTINUOUS_PRIORS)}")
-        if self.output not in layers.DECODER_OUTPUTS:
-            raise ValueError(f"unknown output '{self.output}'; known: {', '.join(layers.DECODER_OUTPUTS)}")
-        if self.num_labels:
-            raise ValueError("InfoGAN is unsupervised: leave num_labels at 0")
-
-
-_NOISE, _CATEGORY, _CONTINUOUS = range(31, 34)
+        configs.check_choice("continuous_prior", self.continuous_prior, CONTINUOUS_PRIORS)
+        configs.check_choice("output", self.output, layers.DECODER_OUTPUTS)
 
 
 @registry.register_family("infogan", InfoGANConfig)
@@ -154,7 +147,7 @@ class InfoGAN(ZooModel):
 
     # --- the phases --------------------------------------------------------------------------------
     def _latent_slice(self, batch):
-        both = self.replica_slice(lambda n: tf.concat(self.latent_code(n, self.seed(_NOISE)), axis=-1), batch)
+        both = self.replica_slice(lambda n: tf.concat(self.latent_code(n, self.seed("infogan/noise")), axis=-1), batch)
         return both[:, :self.config.noise_size], both[:, self.config.noise_size:]
 
     def discriminator_phase(self, data):
@@ -230,9 +223,8 @@ _BASE = InfoGANConfig()
 # `python -m zoo.train --model=infogan`: digits, 10-way c1 and 2 continuous codes.
 registry.register_preset("infogan/default", dataclasses.replace(
     _BASE, widths=(64,), noise_size=16, steps=3000, image_every=1000))
-registry.register_preset("infogan/tiny", dataclasses.replace(
-    _BASE, widths=(4,), noise_size=3, num_clusters=3, code_size=2, batch_size=2, steps=4, log_every=2,
-    checkpoint_every=2, image_every=2, jit_compile=False))
+registry.register_preset("infogan/tiny", configs.tiny(
+    _BASE, widths=(4,), noise_size=3, num_clusters=3, code_size=2))
 # The paper's MNIST setting: 62-D noise, a 10-way c1, two uniform continuous codes.
 registry.register_preset("infogan/mnist", dataclasses.replace(
     _BASE, dataset="mnist", steps=10000, checkpoint_every=1000, image_every=1000))

@@ -39,7 +39,6 @@ from zoo import configs, layers, losses, registry
 from zoo.models.base import ZooModel, serving_seed
 
 CONDITIONING = ("none", "supervised", "unsupervised", "embedding")
-(_PRIOR_NOISE, _PRIOR_LABEL, _GENERATOR_NOISE, _GENERATOR_LABEL, _CODE_NOISE, _CODE_LABEL, _CAPTION) = range(61, 68)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,11 +81,8 @@ class LPAAEConfig(configs.Config):
         super().validate()
         if self.code_size <= 0 or self.noise_size <= 0:
             raise ValueError(f"code_size and noise_size must be positive, got {self.code_size}, {self.noise_size}")
-        if self.code_generator_output not in layers.MLP_OUTPUTS:
-            raise ValueError(f"unknown code_generator_output '{self.code_generator_output}'; known: "
-                             f"{', '.join(layers.MLP_OUTPUTS)}")
-        if self.conditioning not in CONDITIONING:
-            raise ValueError(f"unknown conditioning '{self.conditioning}'; known: {', '.join(CONDITIONING)}")
+        configs.check_choice("code_generator_output", self.code_generator_output, layers.MLP_OUTPUTS)
+        configs.check_choice("conditioning", self.conditioning, CONDITIONING)
         if self.conditioning != "none" and not self.learned_prior:
             raise ValueError("a conditional prior is a code generator CG(z, s): it needs learned_prior=true")
         if (self.conditioning == "embedding") != bool(self.embeddings and self.embedding_size > 0):
@@ -95,9 +91,6 @@ class LPAAEConfig(configs.Config):
                              f"embedding_size={self.embedding_size}")
         if self.conditioning == "embedding" and self.condition_bank < self.batch_size:
             raise ValueError(f"condition_bank ({self.condition_bank}) must hold a batch ({self.batch_size})")
-        if self.num_labels:
-            raise ValueError("lpaae has no semi-supervised phase: leave num_labels at 0 (conditioning=supervised "
-                             "uses every training label)")
 
 
 @registry.register_family("lpaae", LPAAEConfig)
@@ -211,7 +204,8 @@ class LPAAE(ZooModel):
                 ["embeddings", "seed"])
         elif self.num_conditions:
             endpoints["sample_conditional"] = (
-                lambda labels, seed: {"images": self.sample_conditional(labels, serving_seed(seed))}, ["labels", "seed"])
+                lambda labels, seed: {"images": self.sample_conditional(labels, serving_seed(seed))},
+                ["labels", "seed"])
         return endpoints
 
     def serving_specs(self):
@@ -221,19 +215,19 @@ class LPAAE(ZooModel):
         return specs
 
     # --- training draws ----------------------------------------------------------------------------
-    def _train_prior(self, batch, salt, condition=None):
+    def _train_prior(self, batch, draw, condition=None):
         """This replica's slice of the global prior draw (codes, conditions)."""
         noise_size = self.config.noise_size if self.config.learned_prior else self.config.code_size
-        z = self.replica_slice(lambda n: tf.random.stateless_normal([n, noise_size], self.seed(salt)), batch)
+        z = self.replica_slice(lambda n: tf.random.stateless_normal([n, noise_size], self.seed(draw)), batch)
         if not self.config.learned_prior:
             return z, None
         if self.num_conditions and condition is None:
-            condition = self.replica_slice(lambda n: self.condition_sample(n, self.seed(salt + 100)), batch)
+            condition = self.replica_slice(lambda n: self.condition_sample(n, self.seed(f"{draw}/condition")), batch)
         inputs = z if condition is None else tf.concat([z, condition], axis=-1)
         return self.code_generator(inputs, training=True), condition
 
-    def _generated(self, batch, salt, condition=None):
-        code, condition = self._train_prior(batch, salt, condition)
+    def _generated(self, batch, draw, condition=None):
+        code, condition = self._train_prior(batch, draw, condition)
         return tf.sigmoid(self.decoder(code, training=True)), condition
 
     def _image_condition(self, data):
@@ -244,7 +238,7 @@ class LPAAE(ZooModel):
     # --- the phases --------------------------------------------------------------------------------
     def image_discriminator_phase(self, data):
         images = data["image"]
-        generated, _ = self._generated(tf.shape(images)[0], _PRIOR_NOISE, self._image_condition(data))
+        generated, _ = self._generated(tf.shape(images)[0], "lpaae/prior_noise", self._image_condition(data))
         with tf.GradientTape() as tape:
             loss = losses.discriminator_loss(self.image_discriminator(images, training=True)["logit"],
                                              self.image_discriminator(generated, training=True)["logit"])
@@ -254,7 +248,7 @@ class LPAAE(ZooModel):
     def prior_improvement_phase(self, data):
         """Eq. 4: CG (and the decoder, switch C) make G(CG(z)) look real to D_I; + lambda L_I."""
         with tf.GradientTape() as tape:
-            generated, condition = self._generated(tf.shape(data["image"])[0], _GENERATOR_NOISE,
+            generated, condition = self._generated(tf.shape(data["image"])[0], "lpaae/generator_noise",
                                                    self._image_condition(data))
             loss = losses.generator_loss(self.image_discriminator(generated, training=True)["logit"])
             metrics = {"prior_generator_loss": loss}
@@ -299,7 +293,7 @@ class LPAAE(ZooModel):
             return None
         captions = data["embedding"]  # [B, C, D]
         pick = self.replica_slice(lambda n: tf.random.stateless_uniform(
-            [n], self.seed(_CAPTION), maxval=tf.shape(captions)[1], dtype=tf.int32), tf.shape(captions)[0])
+            [n], self.seed("lpaae/caption"), maxval=tf.shape(captions)[1], dtype=tf.int32), tf.shape(captions)[0])
         return tf.gather(captions, pick, axis=1, batch_dims=1)
 
     def _remember(self, condition):
@@ -314,7 +308,7 @@ class LPAAE(ZooModel):
         data_condition = self._data_condition(data)
         if self.config.conditioning == "embedding":
             self._remember(data_condition)
-        prior, prior_condition = self._train_prior(tf.shape(images)[0], _CODE_NOISE, data_condition)
+        prior, prior_condition = self._train_prior(tf.shape(images)[0], "lpaae/code_noise", data_condition)
         codes = self.encoder(images, training=True)["code"]
         with tf.GradientTape() as tape:
             loss = losses.discriminator_loss(self._code_logits(prior, prior_condition),
@@ -335,10 +329,9 @@ _BASE = LPAAEConfig()
 registry.register_preset("lpaae/default", dataclasses.replace(
     _BASE, widths=(32, 64), image_discriminator_widths=(32, 64), code_size=16, noise_size=16, steps=3000,
     image_every=1000))
-_TINY = registry.register_preset("lpaae/tiny", dataclasses.replace(
+_TINY = registry.register_preset("lpaae/tiny", configs.tiny(
     _BASE, architecture="mlp", widths=(8,), image_discriminator_widths=(4,), code_generator_widths=(8,),
-    code_discriminator_widths=(8,), code_size=3, noise_size=2, batch_size=2, steps=4, log_every=2,
-    checkpoint_every=2, image_every=2, jit_compile=False))
+    code_discriminator_widths=(8,), code_size=3, noise_size=2))
 registry.register_preset("lpaae/tiny_supervised", dataclasses.replace(_TINY, conditioning="supervised"))
 registry.register_preset("lpaae/tiny_unsupervised", dataclasses.replace(_TINY, conditioning="unsupervised",
                                                                          prior_categories=3))

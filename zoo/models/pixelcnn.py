@@ -37,11 +37,8 @@ class PixelCNNConfig(configs.Config):
 
     def validate(self) -> None:
         super().validate()
-        if self.output not in autoregressive.OUTPUTS:
-            raise ValueError(f"unknown output '{self.output}'; known: {', '.join(autoregressive.OUTPUTS)}")
+        configs.check_choice("output", self.output, autoregressive.OUTPUTS)
         autoregressive.first_kernel_and_block_kernels(self.receptive_field, self.blocks)
-        if self.num_labels:
-            raise ValueError("the PixelCNN has no classifier: num_labels must be 0")
 
 
 def bits_per_dim(log_likelihood, image_shape):
@@ -107,11 +104,9 @@ _BASE = PixelCNNConfig()
 # `python -m zoo.train --model=pixelcnn`: a shallow PixelCNN on digits.
 registry.register_preset("pixelcnn/default", dataclasses.replace(
     _BASE, features=32, blocks=3, steps=2000, image_every=1000))
-registry.register_preset("pixelcnn/tiny", dataclasses.replace(
-    _BASE, features=4, blocks=2, batch_size=2, steps=4, log_every=2, checkpoint_every=2, image_every=2,
-    jit_compile=False))
+_TINY = registry.register_preset("pixelcnn/tiny", configs.tiny(_BASE, features=4, blocks=2))
 registry.register_preset("pixelcnn/tiny_gated", dataclasses.replace(
-    registry.preset("pixelcnn/tiny"), gated=True, receptive_field=5, output="bernoulli"))
+    _TINY, gated=True, receptive_field=5, output="bernoulli"))
 # PixelGAN Fig. 2's baseline: a PixelCNN alone with a receptive field of 9, on Fashion-MNIST; the
 # same network as the decoder of pixelgan/fashion_mnist_gaussian_rf9.
 registry.register_preset("pixelcnn/fashion_mnist_rf9", dataclasses.replace(

@@ -26,16 +26,16 @@ from typing import ClassVar
 import tensorflow as tf
 
 from zoo import autoregressive, configs, registry
-from zoo.models.aae import AAE, AAEConfig
+from zoo.models.aae import AAE, AutoencoderConfig, Optimized
 from zoo.models.base import serving_seed
 from zoo.models.pixelcnn import bits_per_dim
 
 
 @dataclasses.dataclass(frozen=True)
-class PixelGANConfig(AAEConfig):
+class PixelGANConfig(configs.SemiSupervised, Optimized, AutoencoderConfig):
     """The AAE's encoder, discriminator, prior and optimizer fields, plus the PixelCNN decoder.
-    `widths` / `architecture` shape the encoder; the decoder's likelihood replaces
-    `reconstruction_loss`."""
+    `widths` / `architecture` shape the encoder; the decoder's likelihood is the reconstruction
+    loss."""
 
     model: str = "pixelgan"
     architecture: str = "conv"
@@ -49,7 +49,7 @@ class PixelGANConfig(AAEConfig):
     learning_rate: float = 1e-3
 
     TUNABLE: ClassVar[dict] = {
-        **AAEConfig.TUNABLE,
+        **AutoencoderConfig.TUNABLE, **Optimized.TUNABLE,
         "decoder_features": configs.Choice((16, 32, 64)),
         "decoder_blocks": configs.Choice((3, 6, 12)),
         "receptive_field": configs.Choice((0, 5, 9)),
@@ -59,11 +59,8 @@ class PixelGANConfig(AAEConfig):
         super().validate()
         if self.code_size and self.num_clusters:
             raise ValueError("a PixelGAN code is Gaussian (code_size) or categorical (num_clusters), not both")
-        if self.conditioning not in autoregressive.CONDITIONING[1:]:
-            raise ValueError(f"unknown conditioning '{self.conditioning}'; known: "
-                             f"{', '.join(autoregressive.CONDITIONING[1:])}")
-        if self.output not in autoregressive.OUTPUTS:
-            raise ValueError(f"unknown output '{self.output}'; known: {', '.join(autoregressive.OUTPUTS)}")
+        configs.check_choice("conditioning", self.conditioning, autoregressive.CONDITIONING[1:])
+        configs.check_choice("output", self.output, autoregressive.OUTPUTS)
         autoregressive.first_kernel_and_block_kernels(self.receptive_field, self.decoder_blocks)
 
 
@@ -112,7 +109,8 @@ class PixelGAN(AAE):
 
     def endpoints(self):
         endpoints = {
-            "encode": (lambda images, seed: {"code": self.encode(images, serving_seed(seed))["code"]}, ["images", "seed"]),
+            "encode": (lambda images, seed: {"code": self.encode(images, serving_seed(seed))["code"]},
+                       ["images", "seed"]),
             "sample": (lambda n, seed: {"images": self.sample(n, serving_seed(seed))}, ["n", "seed"]),
             "sample_given_code": (lambda code, seed: {"images": self.sample_given_code(code, serving_seed(seed))},
                                   ["code", "seed"]),
@@ -128,16 +126,15 @@ _GAUSSIAN = dataclasses.replace(_BASE, code_size=2)
 # `python -m zoo.train --model=pixelgan`: 2-D Gaussian code on digits.
 registry.register_preset("pixelgan/default", dataclasses.replace(
     _GAUSSIAN, architecture="mlp", widths=(512, 512), discriminator_widths=(512, 512), steps=2000, image_every=1000))
-registry.register_preset("pixelgan/tiny", dataclasses.replace(
-    _GAUSSIAN, architecture="mlp", widths=(8,), discriminator_widths=(8,), decoder_features=4, decoder_blocks=2,
-    batch_size=2, labeled_batch_size=2, steps=4, log_every=2, checkpoint_every=2, image_every=2, jit_compile=False))
-registry.register_preset("pixelgan/tiny_categorical", dataclasses.replace(
-    registry.preset("pixelgan/tiny"), code_size=0, num_clusters=4, noise_size=3, output="bernoulli"))
+_TINY = registry.register_preset("pixelgan/tiny", configs.tiny(
+    _GAUSSIAN, architecture="mlp", widths=(8,), discriminator_widths=(8,), decoder_features=4, decoder_blocks=2))
+_TINY_CATEGORICAL = registry.register_preset("pixelgan/tiny_categorical", dataclasses.replace(
+    _TINY, code_size=0, num_clusters=4, noise_size=3, output="bernoulli"))
 # Fig. 5's "without the GAN" on a class subset: the reconstruction phase alone.
 registry.register_preset("pixelgan/tiny_three_classes_no_gan", dataclasses.replace(
-    registry.preset("pixelgan/tiny_categorical"), code_size=0, num_clusters=3, classes=(0, 1, 2), adversarial=False))
+    _TINY_CATEGORICAL, code_size=0, num_clusters=3, classes=(0, 1, 2), adversarial=False))
 registry.register_preset("pixelgan/tiny_semi_supervised", dataclasses.replace(
-    registry.preset("pixelgan/tiny"), code_size=0, num_clusters=10, num_labels=10,
+    _TINY, code_size=0, num_clusters=10, num_labels=10,
     conditioning="location_dependent", receptive_field=5))
 
 # Fashion-MNIST (28x28, 8-bit: 256-way categorical outputs). Encoder: two stride-2 convolutions;

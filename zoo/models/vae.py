@@ -19,8 +19,6 @@ import tensorflow as tf
 from zoo import configs, layers, losses, registry
 from zoo.models.base import ZooModel
 
-_POSTERIOR_NOISE, _PRIOR_SAMPLE = 51, 52
-
 
 @dataclasses.dataclass(frozen=True)
 class VAEConfig(configs.Config):
@@ -48,8 +46,6 @@ class VAEConfig(configs.Config):
                              f"known: {', '.join(losses.RECONSTRUCTION)}")
         if self.kl_weight < 0:
             raise ValueError(f"kl_weight must be >= 0, got {self.kl_weight}")
-        if self.num_labels:
-            raise ValueError(f"{self.model} has no semi-supervised phase: leave num_labels at 0")
 
 
 def gaussian_log_density(z, mean, log_variance):
@@ -109,9 +105,10 @@ class VAE(ZooModel):
         with tf.GradientTape() as tape:
             mean, log_variance = self.posterior(images, training=True)
             eps = self.replica_slice(lambda n: tf.random.stateless_normal(
-                [n, self.config.code_size], self.seed(_POSTERIOR_NOISE)), tf.shape(images)[0])
+                [n, self.config.code_size], self.seed("vae/posterior_noise")), tf.shape(images)[0])
             z = mean + tf.exp(0.5 * log_variance) * eps
-            reconstruction = losses.RECONSTRUCTION[self.config.reconstruction_loss](images, self.decoder(z, training=True))
+            reconstruction = losses.RECONSTRUCTION[self.config.reconstruction_loss](
+                images, self.decoder(z, training=True))
             kl = losses.mean(self.kl(z, mean, log_variance))
             loss = reconstruction + self.config.kl_weight * kl
         self.apply_phase("elbo", tape, loss)
@@ -121,8 +118,6 @@ class VAE(ZooModel):
 _BASE = VAEConfig()
 registry.register_preset("vae/default", dataclasses.replace(_BASE, architecture="mlp", widths=(256, 256),
                                                            steps=3000, image_every=1000))
-registry.register_preset("vae/tiny", dataclasses.replace(
-    _BASE, architecture="mlp", widths=(8,), code_size=2, batch_size=2, steps=4, log_every=2, checkpoint_every=2,
-    image_every=2, jit_compile=False))
+registry.register_preset("vae/tiny", configs.tiny(_BASE, architecture="mlp", widths=(8,), code_size=2))
 registry.register_preset("vae/fashion_mnist", dataclasses.replace(
     _BASE, dataset="fashion_mnist", steps=3000, checkpoint_every=1000, image_every=1000))

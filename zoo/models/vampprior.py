@@ -12,7 +12,7 @@ import math
 import keras
 import tensorflow as tf
 
-from zoo import registry
+from zoo import configs, registry
 from zoo.models.vae import VAE, VAEConfig, gaussian_log_density
 
 
@@ -78,8 +78,7 @@ class VampPrior(VAE):
 _BASE = VampPriorConfig()
 registry.register_preset("vampprior/default", dataclasses.replace(
     _BASE, architecture="mlp", widths=(256, 256), pseudo_inputs=100, steps=3000, image_every=1000))
-registry.register_preset("vampprior/tiny", dataclasses.replace(
-    _BASE, architecture="mlp", widths=(8,), code_size=2, pseudo_inputs=3, batch_size=2, steps=4, log_every=2,
-    checkpoint_every=2, image_every=2, jit_compile=False))
+registry.register_preset("vampprior/tiny", configs.tiny(
+    _BASE, architecture="mlp", widths=(8,), code_size=2, pseudo_inputs=3))
 registry.register_preset("vampprior/fashion_mnist", dataclasses.replace(
     _BASE, dataset="fashion_mnist", steps=3000, checkpoint_every=1000, image_every=1000))
