@@ -27,7 +27,6 @@ class ExampleAEConfig(configs.Config):
     TUNABLE: ClassVar[dict] = {
         **configs.Config.TUNABLE,
         "code_size": configs.IntRange(2, 64, log=True),
-        "learning_rate": configs.FloatRange(1e-4, 1e-2, log=True),
     }
     DEFAULT_TUNE: ClassVar[tuple[str, ...]] = ("code_size",)
 

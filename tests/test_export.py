@@ -12,29 +12,27 @@ import pytest
 from zoo import data, registry, training
 from zoo.export import client, saved_model
 
-# Every tiny preset, so every endpoint variant (e.g. the AAE with and without `classify`) is exported.
 TINY = [name for name in registry.presets() if name.split("/")[1].startswith("tiny")]
 
-# Runs in a fresh process: TensorFlow only, no zoo.
+# Runs in a fresh process: TensorFlow only, no zoo. Arguments: pairs of (SavedModel, expected .npz).
 LOAD_AND_COMPARE = """
 import json, sys
 import numpy as np
 import tensorflow as tf
 
-model_dir, expected_file = sys.argv[1:]
-expected = np.load(expected_file)
-model = tf.saved_model.load(model_dir)
-worst = {}
-for key in expected.files:
-    if not key.startswith("out:"):
-        continue
-    _, endpoint, output = key.split(":")
-    inputs = {k.split(":")[2]: tf.constant(expected[k]) for k in expected.files if k.startswith(f"in:{endpoint}:")}
-    got = model.signatures[endpoint](**inputs)[output].numpy()
-    worst[f"{endpoint}.{output}"] = float(np.max(np.abs(got - expected[key])))
+for model_dir, expected_file in zip(sys.argv[1::2], sys.argv[2::2]):
+    expected = np.load(expected_file)
+    model = tf.saved_model.load(model_dir)
+    worst = {}
+    for key in expected.files:
+        if not key.startswith("out:"):
+            continue
+        _, endpoint, output = key.split(":")
+        inputs = {k.split(":")[2]: tf.constant(expected[k]) for k in expected.files if k.startswith(f"in:{endpoint}:")}
+        got = model.signatures[endpoint](**inputs)[output].numpy()
+        worst[f"{endpoint}.{output}"] = float(np.max(np.abs(got - expected[key])))
+    print(json.dumps([sorted(model.signatures), worst]))
 assert "zoo" not in sys.modules
-print(json.dumps(sorted(model.signatures)))
-print(json.dumps(worst))
 """
 
 
@@ -55,44 +53,55 @@ def example_inputs(model, config):
     return inputs
 
 
-@pytest.fixture(scope="module", params=TINY)
+@pytest.fixture(scope="module", params=registry.families())
 def exported(request, tmp_path_factory, tiny_run):
-    """Each tiny preset (every family and endpoint variant), trained a few steps and exported."""
-    config = registry.resolve(preset_name=request.param)
-    workdir, _ = tiny_run(request.param)
-    path = saved_model.export(str(workdir), str(tmp_path_factory.mktemp("exported")))
-    _, _, model = training.restore(str(workdir))
-    return config, model, path
+    """A family's tiny presets, one per distinct set of endpoints (e.g. the AAE with and without
+    `classify`), each trained a few steps and exported: [(config, model, path)]. The models are
+    built here, when the tests run, not while they are collected."""
+    chosen = {}
+    for name in TINY:
+        config = registry.resolve(preset_name=name)
+        if config.model == request.param:
+            workdir, _ = tiny_run(name)
+            _, _, model = training.restore(str(workdir))
+            chosen.setdefault(tuple(sorted(model.endpoints())), (config, model, str(workdir)))
+    assert chosen, f"{request.param} has no tiny preset"
+    return [(config, model, saved_model.export(workdir, str(tmp_path_factory.mktemp("exported"))))
+            for config, model, workdir in chosen.values()]
 
 
 def test_layout_tf_serving_accepts(exported):
-    config, model, path = exported
-    base, version = os.path.split(path)
-    assert version == "1" and os.path.basename(base) == config.model
-    assert os.path.exists(os.path.join(path, "saved_model.pb"))
-    extra = os.path.join(path, "assets.extra")
-    assert json.load(open(os.path.join(extra, "config.json")))["model"] == config.model
-    normalization = json.load(open(os.path.join(extra, "normalization.json")))
-    assert normalization["image_shape"] == list(model.spec.image_shape)
+    for config, model, path in exported:
+        base, version = os.path.split(path)
+        assert version == "1" and os.path.basename(base) == config.model
+        assert os.path.exists(os.path.join(path, "saved_model.pb"))
+        extra = os.path.join(path, "assets.extra")
+        assert json.load(open(os.path.join(extra, "config.json")))["model"] == config.model
+        normalization = json.load(open(os.path.join(extra, "normalization.json")))
+        assert normalization["image_shape"] == list(model.spec.image_shape)
 
 
 def test_fresh_tensorflow_process_reproduces_the_model(exported, tmp_path):
-    config, model, path = exported
-    inputs = example_inputs(model, config)
-    arrays = {}
-    for endpoint, (function, names) in model.endpoints().items():
-        outputs = function(*[inputs[name] for name in names])
-        arrays.update({f"in:{endpoint}:{name}": inputs[name] for name in names})
-        arrays.update({f"out:{endpoint}:{key}": np.asarray(value) for key, value in outputs.items()})
-    np.savez(tmp_path / "expected.npz", **arrays)
+    arguments, expected_outputs = [], []
+    for i, (config, model, path) in enumerate(exported):
+        inputs = example_inputs(model, config)
+        arrays = {}
+        for endpoint, (function, names) in model.endpoints().items():
+            outputs = function(*[inputs[name] for name in names])
+            arrays.update({f"in:{endpoint}:{name}": inputs[name] for name in names})
+            arrays.update({f"out:{endpoint}:{key}": np.asarray(value) for key, value in outputs.items()})
+        np.savez(tmp_path / f"expected{i}.npz", **arrays)
+        arguments += [path, f"expected{i}.npz"]
+        expected_outputs.append({k[4:].replace(":", ".") for k in arrays if k.startswith("out:")})
     (tmp_path / "load.py").write_text(LOAD_AND_COMPARE)
-    result = subprocess.run([sys.executable, "load.py", path, "expected.npz"], cwd=tmp_path,
+    result = subprocess.run([sys.executable, "load.py", *arguments], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    signatures, worst = (json.loads(line) for line in result.stdout.strip().splitlines()[-2:])
-    assert set(model.endpoints()) <= set(signatures)
-    assert set(worst) == {k[4:].replace(":", ".") for k in arrays if k.startswith("out:")}
-    assert max(worst.values()) < 1e-5, worst
+    reports = [json.loads(line) for line in result.stdout.strip().splitlines()[-len(exported):]]
+    for (_, model, _), outputs, (signatures, worst) in zip(exported, expected_outputs, reports):
+        assert set(model.endpoints()) <= set(signatures)
+        assert set(worst) == outputs
+        assert max(worst.values()) < 1e-5, worst
 
 
 def test_saved_model_cli_lists_every_endpoint(tiny_run, tmp_path):
@@ -122,15 +131,16 @@ def _seeded_request(model):
 def test_seed_reproduces_and_empty_seed_draws_fresh(exported):
     import tensorflow as tf
 
-    _, model, path = exported
-    endpoint, others = _seeded_request(model)
-    loaded = tf.saved_model.load(path)
-    def draw(seed, model=loaded):
-        return client.predict(path, {"signature_name": endpoint, "inputs": {**others, "seed": seed}}, model)
-    first, again = draw([7, 8]), draw([7, 8], None)  # None: loaded anew
-    assert first == again and np.array(next(iter(first["outputs"].values()))).shape[0] == 3
-    assert draw([]) != draw([])
-    assert draw([]) != draw([], None)
+    for _, model, path in exported:
+        endpoint, others = _seeded_request(model)
+        loaded = tf.saved_model.load(path)
+
+        def draw(seed, model=loaded, path=path, endpoint=endpoint, others=others):
+            return client.predict(path, {"signature_name": endpoint, "inputs": {**others, "seed": seed}}, model)
+        first, again = draw([7, 8]), draw([7, 8], None)  # None: loaded anew
+        assert first == again and np.array(next(iter(first["outputs"].values()))).shape[0] == 3
+        assert draw([]) != draw([])
+        assert draw([]) != draw([], None)
 
 
 def _images_endpoint(model):
@@ -147,27 +157,27 @@ def _images_endpoint(model):
     ("unknown_signature", "not found"),
 ])
 def test_bad_requests_get_an_error_not_a_crash(exported, case, message):
-    _, model, path = exported
-    endpoint, others = _images_endpoint(model)
-    seeded, seeded_others = _seeded_request(model)
-    request_body = {
-        "wrong_shape": {"signature_name": endpoint, "inputs": {"images": [[[[0.5]]]], **others}},
-        "float_for_int": {"signature_name": seeded, "inputs": {**seeded_others, "seed": [1.5, 2.5]}},
-        "seed_of_three": {"signature_name": seeded, "inputs": {**seeded_others, "seed": [1, 2, 3]}},
-        "missing_input": {"signature_name": seeded, "inputs": seeded_others},
-        "unknown_signature": {"signature_name": "nope", "inputs": {}},
-    }[case]
-    response = client.predict(path, request_body)
-    assert message in response["error"]
+    for _, model, path in exported:
+        endpoint, others = _images_endpoint(model)
+        seeded, seeded_others = _seeded_request(model)
+        request_body = {
+            "wrong_shape": {"signature_name": endpoint, "inputs": {"images": [[[[0.5]]]], **others}},
+            "float_for_int": {"signature_name": seeded, "inputs": {**seeded_others, "seed": [1.5, 2.5]}},
+            "seed_of_three": {"signature_name": seeded, "inputs": {**seeded_others, "seed": [1, 2, 3]}},
+            "missing_input": {"signature_name": seeded, "inputs": seeded_others},
+            "unknown_signature": {"signature_name": "nope", "inputs": {}},
+        }[case]
+        response = client.predict(path, request_body)
+        assert message in response["error"], (model.config.model, case)
 
 
 def test_wrong_shape_is_named_by_the_saved_model_itself(exported):
     """Without the client's checks (as under TF Serving), the endpoint still names the input."""
     import tensorflow as tf
 
-    _, model, path = exported
-    loaded = tf.saved_model.load(path)
-    endpoint, others = _images_endpoint(model)
-    images = np.zeros([2, *model.spec.image_shape[:-1], model.spec.image_shape[-1] + 1], np.float32)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="Shape of tensor images"):
-        loaded.signatures[endpoint](images=tf.constant(images), **{k: tf.constant(v) for k, v in others.items()})
+    for _, model, path in exported:
+        loaded = tf.saved_model.load(path)
+        endpoint, others = _images_endpoint(model)
+        images = np.zeros([2, *model.spec.image_shape[:-1], model.spec.image_shape[-1] + 1], np.float32)
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Shape of tensor images"):
+            loaded.signatures[endpoint](images=tf.constant(images), **{k: tf.constant(v) for k, v in others.items()})

@@ -41,9 +41,7 @@ class VAEConfig(configs.Config):
         super().validate()
         if self.code_size <= 0:
             raise ValueError(f"code_size must be positive, got {self.code_size}")
-        if self.reconstruction_loss not in losses.RECONSTRUCTION:
-            raise ValueError(f"unknown reconstruction_loss '{self.reconstruction_loss}'; "
-                             f"known: {', '.join(losses.RECONSTRUCTION)}")
+        configs.check_choice("reconstruction_loss", self.reconstruction_loss, losses.RECONSTRUCTION)
         if self.kl_weight < 0:
             raise ValueError(f"kl_weight must be >= 0, got {self.kl_weight}")
 
