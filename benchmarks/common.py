@@ -7,8 +7,8 @@ import time
 import tensorflow as tf
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 20) -> float:
-    a, b = tf.random.normal((n, n)), tf.random.normal((n, n))
+def matmul_gflops(n: int = 2048, repeats: int = 20, dtype=tf.float32) -> float:
+    a, b = tf.cast(tf.random.normal((n, n)), dtype), tf.cast(tf.random.normal((n, n)), dtype)
     matmul = tf.function(lambda x, y: tf.linalg.matmul(x, y))
     matmul(a, b).numpy()
     start = time.perf_counter()

@@ -57,9 +57,16 @@ class Config:
     checkpoint_every: int = 500  # multiple of log_every
     image_every: int = 1000  # multiple of log_every; image grids and latent plots
     max_checkpoints: int = 3
+    # Arithmetic of the layers (Keras's dtype policy): "float32", or "mixed_bfloat16" (bfloat16
+    # compute, float32 variables, losses and outputs; CPUs with AVX-512 bfloat16, TPUs, recent GPUs).
+    # Not yet for the PixelCNN decoder (pixelcnn, pixelgan).
+    precision: str = "float32"
+
+    PRECISIONS: ClassVar[tuple[str, ...]] = ("float32", "mixed_bfloat16")
 
     def validate(self) -> None:
         """Raises ValueError for settings that cannot work together; called before building."""
+        check_choice("precision", self.precision, self.PRECISIONS)
         positive = ("batch_size", "steps", "log_every", "checkpoint_every", "image_every")
         for name in positive:
             if getattr(self, name) <= 0:

@@ -17,6 +17,21 @@ from zoo import configs
 MLP_OUTPUTS = ("linear", "tanh", "standardized")
 
 
+def network(inputs, outputs, name: str) -> keras.Model:
+    """A functional sub-model whose outputs are float32 whatever the layers compute in: under a
+    mixed-precision policy (`precision`, zoo.training.build) the layers run in bfloat16 / float16
+    with float32 variables, and every loss, softmax, GAN logit and batch statistic that the model
+    code computes from these outputs stays float32. Under float32 the casts are no-ops."""
+    def cast(key, tensor):
+        return layers.Activation("linear", dtype="float32", name=f"{name}_{key}_float32")(tensor)
+
+    if isinstance(outputs, dict):
+        outputs = {key: cast(key, tensor) for key, tensor in outputs.items()}
+    else:
+        outputs = cast("output", outputs)
+    return keras.Model(inputs, outputs, name=name)
+
+
 def mlp(input_dim: int, widths: tuple[int, ...], output_dim: int, name: str, output: str = "linear") -> keras.Model:
     """ReLU MLP with a linear output (logits); `output="tanh"` bounds it, `"standardized"` gives
     each output unit zero mean and unit variance over the batch (batch normalization without a
@@ -31,7 +46,7 @@ def mlp(input_dim: int, widths: tuple[int, ...], output_dim: int, name: str, out
                            use_bias=output != "standardized", name=f"{name}_logits")(h)
     if output == "standardized":
         outputs = layers.BatchNormalization(center=False, scale=False, synchronized=True, name=f"{name}_norm")(outputs)
-    return keras.Model(inputs, outputs, name=name)
+    return network(inputs, outputs, name)
 
 
 def _check_downsampling(image_shape, depth: int) -> None:
@@ -84,7 +99,7 @@ def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads
         outputs[head] = layers.BatchNormalization(
             center=False, gamma_initializer=keras.initializers.Constant(scale), synchronized=True,
             name=f"{name}_{head}_norm")(outputs[head])
-    return keras.Model(inputs, outputs, name=name)
+    return network(inputs, outputs, name)
 
 
 def image_decoder(code_size: int, image_shape, architecture: str, widths: tuple[int, ...],
@@ -111,7 +126,7 @@ def image_decoder(code_size: int, image_shape, architecture: str, widths: tuple[
         logits = layers.Conv2D(channels, 3, padding="same", name=f"{name}_logits")(h)
     else:
         configs.check_choice("architecture", architecture, ARCHITECTURES)
-    return keras.Model(code, logits, name=name)
+    return network(code, logits, name)
 
 
 DECODER_OUTPUTS = ("sigmoid", "linear")
@@ -161,7 +176,7 @@ def joint_discriminator(image_shape, code_size: int, architecture: str, widths: 
     else:
         configs.check_choice("architecture", architecture, ARCHITECTURES)
     logit = layers.Dense(1, name=f"{name}_logit")(h)
-    return keras.Model([image, code], logit, name=name)
+    return network([image, code], logit, name)
 
 
 # --- image-to-image blocks (CycleGAN, Zhu et al. 2017, Appendix 7.2; CycleIAE, IAE Appendix B.2) ---
@@ -209,7 +224,7 @@ def resnet_generator(input_shape, output_channels: int, widths: tuple[int, ...],
     for i, width in enumerate(reversed(widths[:-1])):
         h = conv_norm_relu(h, width, 3, 2, f"{name}_up{i}", transpose=True)
     logits = layers.Conv2D(output_channels, 7, padding="same", name=f"{name}_logits")(h)
-    return keras.Model([image, noise] if noise_size else image, logits, name=name)
+    return network([image, noise] if noise_size else image, logits, name)
 
 
 def _gather_replicas(context, x):
@@ -262,7 +277,7 @@ def patch_discriminator(input_shape, widths: tuple[int, ...], name: str = "discr
     if minibatch_stddev:
         h = MinibatchStddev(name=f"{name}_minibatch_stddev")(h)
     logits = layers.Conv2D(1, 4, padding="same", name=f"{name}_logits")(h)
-    return keras.Model(image, logits, name=name)
+    return network(image, logits, name)
 
 
 def feature_discriminator(image_shape, widths: tuple[int, ...], name: str = "discriminator") -> keras.Model:
@@ -274,4 +289,4 @@ def feature_discriminator(image_shape, widths: tuple[int, ...], name: str = "dis
     for i, width in enumerate(widths):
         h = layers.LeakyReLU(0.2)(layers.Conv2D(width, 4, strides=2, padding="same", name=f"{name}_conv{i}")(h))
     logit = layers.Dense(1, name=f"{name}_logit")(layers.Flatten()(h))
-    return keras.Model(image, {"logit": logit, "features": h}, name=name)
+    return network(image, {"logit": logit, "features": h}, name)

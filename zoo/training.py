@@ -185,9 +185,15 @@ def build(config, strategy=None):
         print("note: XLA is off for MirroredStrategy over logical CPU devices (random draws then follow the "
               "plain kernels, whose stateless algorithm differs from XLA's)")
         jit_compile = False
-    with strategy.scope():
-        model = registry.build_model(config, spec)
-        model.build_for_training(jit_compile)
+    # Layers take the dtype policy in force when they are made: the config's, for this model only.
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.precision)
+    try:
+        with strategy.scope():
+            model = registry.build_model(config, spec)
+            model.build_for_training(jit_compile)
+    finally:
+        keras.config.set_dtype_policy(previous)
     return spec, model
 
 

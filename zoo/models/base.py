@@ -46,7 +46,8 @@ class ZooModel(keras.Model):
     def __init__(self, config, spec, phases: dict[str, tuple[str, ...]], metric_names: tuple[str, ...]):
         """`phases`: phase -> sub-model attributes it moves, in the order train_step runs them;
         `metric_names`: the training losses train_step reports."""
-        super().__init__(name=config.model)
+        # The model itself takes and returns float32; its sub-networks compute in `precision`.
+        super().__init__(name=config.model, dtype="float32")
         self.config = config
         self.spec = spec
         self.phases = phases

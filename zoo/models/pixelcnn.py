@@ -35,6 +35,8 @@ class PixelCNNConfig(configs.Config):
     }
     DEFAULT_TUNE: ClassVar[tuple[str, ...]] = ("features", "blocks")
 
+    PRECISIONS: ClassVar[tuple[str, ...]] = ("float32",)  # the masked convolutions and samplers: float32 only
+
     def validate(self) -> None:
         super().validate()
         configs.check_choice("output", self.output, autoregressive.OUTPUTS)

@@ -45,7 +45,9 @@ class PseudoInputs(keras.layers.Layer):
 class VampPrior(VAE):
     def __init__(self, config: VampPriorConfig, spec):
         super().__init__(config, spec)
-        self.pseudo_inputs = PseudoInputs(config.pseudo_inputs, spec.image_shape, name="pseudo_inputs")
+        # Images in [0, 1], float32 like every input of the encoder.
+        self.pseudo_inputs = PseudoInputs(config.pseudo_inputs, spec.image_shape, name="pseudo_inputs",
+                                          dtype="float32")
 
     @classmethod
     def plan(cls, config):

@@ -1,0 +1,63 @@
+"""`precision=mixed_bfloat16`: layers compute in bfloat16 with float32 variables, and the model
+takes, returns, checkpoints and exports float32, for every family that offers it."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from test_export import example_inputs
+
+from zoo import registry, training
+from zoo.export import saved_model
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MIXED = [name for name in registry.families()
+         if "mixed_bfloat16" in registry.family(name).config_cls.PRECISIONS]
+
+
+def _bfloat16_layers(model):
+    return [layer.name for layer in model._flatten_layers() if layer.compute_dtype == "bfloat16"]
+
+
+@pytest.mark.parametrize("family", MIXED)
+def test_tiny_preset_trains_resumes_and_exports_in_bfloat16(family, tmp_path):
+    config = registry.resolve(preset_name=f"{family}/tiny", overrides=["precision=mixed_bfloat16"])
+    training.run(registry.resolve(preset_name=f"{family}/tiny", steps=2, overrides=["precision=mixed_bfloat16"]),
+                 str(tmp_path), verbose=0)
+    logs = training.run(config, str(tmp_path), verbose=0)  # resumed from step 2
+    assert logs and all(np.isfinite(v) for v in logs.values()), logs
+    _, _, model = training.restore(str(tmp_path))
+    assert int(model.step_counter.numpy()) == config.steps
+    assert _bfloat16_layers(model), "no layer computes in bfloat16"
+    assert all(v.dtype == "float32" for v in model.weights), [v.path for v in model.weights if v.dtype != "float32"]
+    loaded = tf.saved_model.load(saved_model.export(str(tmp_path), str(tmp_path / "exported")))
+    inputs = example_inputs(model, config)
+    for endpoint, (function, names) in model.endpoints().items():
+        expected = function(*[inputs[name] for name in names])
+        got = loaded.signatures[endpoint](**{name: tf.constant(inputs[name]) for name in names})
+        for key, value in expected.items():
+            assert got[key].dtype == tf.float32 and np.asarray(value).dtype == np.float32, (endpoint, key)
+            np.testing.assert_allclose(got[key].numpy(), np.asarray(value), atol=1e-5, err_msg=f"{endpoint}.{key}")
+
+
+def test_families_without_bfloat16_say_so():
+    with pytest.raises(ValueError, match="unknown precision 'mixed_bfloat16'; known: float32"):
+        registry.resolve(preset_name="pixelgan/tiny", overrides=["precision=mixed_bfloat16"])
+
+
+def test_mirrored_on_two_cpus_matches_one_device_in_bfloat16(tmp_path, mirrored):
+    config = registry.resolve(preset_name="aae/tiny", overrides=["precision=mixed_bfloat16"])
+    single = training.run(config, str(tmp_path / "single"), verbose=0)
+    replicated = training.run(config, str(tmp_path / "mirrored"), strategy=mirrored, verbose=0)
+    for key in single:  # bfloat16 keeps 8 bits of mantissa: the replicas' sums round differently
+        assert replicated[key] == pytest.approx(single[key], rel=2e-2, abs=2e-2), key
+
+
+def test_training_speed_benchmark_prints_both_precisions():
+    result = subprocess.run([sys.executable, "-m", "benchmarks.training_speed", "--presets=aae/tiny,pixelcnn/tiny",
+                             "--steps=2", "--rounds=1"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("| ")}
+    assert "x |" in rows["aae/tiny"] and rows["pixelcnn/tiny"].count("| - ") == 3
