@@ -5,10 +5,11 @@ all measured in one run:
     python -m benchmarks.training_speed --presets=aae/fashion_mnist_clustering --steps=100
 
 Per preset and precision: images/s of the train step on an in-memory batch (the input pipeline is
-benchmarks.aae_throughput's subject), and that rate as a fraction of a 2048x2048 matmul of the same
-precision timed in the same run (FLOPs per step by TensorFlow's profiler on the float32 graph). Timed
-segments alternate between the precisions so that drift of the machine hits both. A family whose
-config does not offer bfloat16 gets a float32 row only.
+benchmarks.aae_throughput's subject), compiled by XLA (`jit_compile=true`) and by TensorFlow's graph
+executor alone (oneDNN kernels, `jit_compile=false`), and the faster one's rate as a fraction of a
+2048x2048 matmul of the same precision timed in the same run (FLOPs per step by TensorFlow's
+profiler on the float32 graph). Timed segments alternate between the variants so that drift of the
+machine hits all of them. A family whose config does not offer bfloat16 gets float32 columns only.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ MAIN_PRESETS = ("aae/fashion_mnist_clustering", "pixelgan/fashion_mnist_clusteri
                 "fiae/fashion_mnist_clustering", "infogan/fashion_mnist_clustering", "cycleiae/fashion_edges2shoes",
                 "cyclegan/fashion_edges2shoes", "lpaae/fashion_mnist", "vae/fashion_mnist", "vampprior/fashion_mnist")
 PRECISIONS = ("float32", "mixed_bfloat16")
+COMPILERS = {"xla": "jit_compile=true", "graph": "jit_compile=false"}
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("presets", list(MAIN_PRESETS), "presets to time")
@@ -31,17 +33,19 @@ flags.DEFINE_multi_string("set", [], "config overrides for every preset (e.g. da
 
 
 def _models(name):
-    """precision -> (config, built model, an in-memory batch) for the precisions the family offers."""
+    """(precision, compiler) -> (config, built model, an in-memory batch) for the precisions the
+    family offers."""
     from zoo import registry, training
 
     built = {}
     for precision in PRECISIONS:
         if precision not in registry.family(name.split("/")[0]).config_cls.PRECISIONS:
             continue
-        config = registry.resolve(preset_name=name, overrides=[*FLAGS.set, f"precision={precision}"])
-        _, model = training.build(config)
-        batch = next(iter(training.train_dataset(config)))
-        built[precision] = (config, model, batch)
+        for compiler, setting in COMPILERS.items():
+            config = registry.resolve(preset_name=name, overrides=[*FLAGS.set, f"precision={precision}", setting])
+            _, model = training.build(config)
+            batch = next(iter(training.train_dataset(config)))
+            built[precision, compiler] = (config, model, batch)
     return built
 
 
@@ -50,27 +54,35 @@ def main(argv):
     peaks = {"float32": matmul_gflops(), "mixed_bfloat16": matmul_gflops(dtype=tf.bfloat16)}
     print(f"2048^2 matmul: float32 {peaks['float32']:.1f} GFLOP/s, bfloat16 {peaks['mixed_bfloat16']:.1f} GFLOP/s "
           f"({peaks['mixed_bfloat16'] / peaks['float32']:.2f}x); {FLAGS.rounds} x {FLAGS.steps} steps per precision\n")
-    print("| preset | batch | float32 images/s | bfloat16 images/s | bfloat16 / float32 "
-          "| float32 fraction of its matmul | bfloat16 fraction of its matmul |")
+    print("| preset | batch | float32 images/s: XLA / graph | bfloat16 images/s: XLA / graph "
+          "| best bfloat16 / best float32 | float32 fraction of its matmul | bfloat16 fraction of its matmul |")
     print("|---|---|---|---|---|---|---|")
     for name in FLAGS.presets:
         built = _models(name)
-        config, model, batch = built["float32"]
+        config, model, batch = built["float32", "graph"]
         flops = train_step_flops(model, batch)
-        feeds = {p: tf.data.Dataset.from_tensors(b).repeat() for p, (_, _, b) in built.items()}
-        rates = {p: [] for p in built}
-        for precision, (_, m, _) in built.items():  # warm up: trace and compile
-            images_per_second(m, feeds[precision], 5, config.batch_size)
+        feeds = {key: tf.data.Dataset.from_tensors(b).repeat() for key, (_, _, b) in built.items()}
+        rates = {key: [] for key in built}
+        for key, (_, m, _) in built.items():  # warm up: trace and compile
+            images_per_second(m, feeds[key], 5, config.batch_size)
         for _ in range(FLAGS.rounds):
-            for precision, (_, m, _) in built.items():
-                rates[precision].append(images_per_second(m, feeds[precision], FLAGS.steps, config.batch_size))
-        best = {p: max(v) for p, v in rates.items()}
+            for key, (_, m, _) in built.items():
+                rates[key].append(images_per_second(m, feeds[key], FLAGS.steps, config.batch_size))
+        cells, best = [], {}
+        for precision in PRECISIONS:
+            per_compiler = {c: max(rates[precision, c]) for c in COMPILERS if (precision, c) in rates}
+            if not per_compiler:
+                cells.append("-")
+                continue
+            best[precision] = max(per_compiler.values())
+            cells.append(" / ".join(f"**{r:.0f}**" if r == best[precision] else f"{r:.0f}"
+                                    for r in per_compiler.values()))
         fraction = {p: flops * best[p] / config.batch_size / 1e9 / peaks[p] for p in best}
         bf16 = "mixed_bfloat16" in best
-        print(f"| {name} | {config.batch_size} | {best['float32']:.1f} | "
-              f"{best['mixed_bfloat16']:.1f} | {best['mixed_bfloat16'] / best['float32']:.2f}x | " if bf16 else
-              f"| {name} | {config.batch_size} | {best['float32']:.1f} | - | - | ", end="")
-        print(f"{fraction['float32']:.3f} | " + (f"{fraction['mixed_bfloat16']:.3f} |" if bf16 else "- |"), flush=True)
+        ratio = f"{best['mixed_bfloat16'] / best['float32']:.2f}x" if bf16 else "-"
+        bf16_fraction = f"{fraction['mixed_bfloat16']:.3f}" if bf16 else "-"
+        print(f"| {name} | {config.batch_size} | {cells[0]} | {cells[1]} | {ratio} | {fraction['float32']:.3f} "
+              f"| {bf16_fraction} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,17 +9,20 @@ import tensorflow as tf
 
 from zoo import autoregressive
 
-VARIANTS = [  # image shape, output, conditioning, gated, receptive field
-    ((6, 5, 1), "categorical", "none", False, 0),
-    ((5, 4, 3), "categorical", "location_invariant", True, 5),
-    ((6, 6, 1), "bernoulli", "location_dependent", False, 7),
+VARIANTS = [  # image shape, output, conditioning, gated, receptive field, stacks
+    ((6, 5, 1), "categorical", "none", False, 0, 1),
+    ((5, 4, 3), "categorical", "location_invariant", True, 5, 1),
+    ((6, 6, 1), "bernoulli", "location_dependent", False, 7, 1),
+    ((6, 5, 1), "categorical", "location_invariant", True, 0, 2),
+    ((5, 4, 3), "categorical", "none", True, 5, 2),
+    ((6, 6, 1), "bernoulli", "location_dependent", True, 7, 2),
 ]
 
 
-def _network(shape, output="categorical", conditioning="none", gated=False, receptive_field=0, blocks=3):
+def _network(shape, output="categorical", conditioning="none", gated=False, receptive_field=0, blocks=3, stacks=1):
     tf.random.set_seed(0)
-    return autoregressive.PixelCNN(shape, features=6, blocks=blocks, receptive_field=receptive_field, gated=gated,
-                                   output=output, conditioning=conditioning)
+    return autoregressive.make(shape, features=6, blocks=blocks, receptive_field=receptive_field, gated=gated,
+                               output=output, conditioning=conditioning, stacks=stacks)
 
 
 def _dependence(network, shape, i, j, c, code=None, batch=8):
@@ -44,9 +47,10 @@ def _reachable(first_kernel, block_kernels):
     return offsets
 
 
-@pytest.mark.parametrize("shape,gated", [((9, 9, 1), False), ((7, 7, 3), True)])
-def test_mask_is_causal_over_pixels_and_channels(shape, gated):
-    network = _network(shape, gated=gated, blocks=2)
+@pytest.mark.parametrize("shape,gated,stacks", [((9, 9, 1), False, 1), ((7, 7, 3), True, 1), ((9, 9, 1), True, 2),
+                                                ((7, 7, 3), True, 2)])
+def test_mask_is_causal_over_pixels_and_channels(shape, gated, stacks):
+    network = _network(shape, gated=gated, blocks=2, stacks=stacks)
     height, width, channels = shape
     for i, j, c in [(4, 4, 0), (4, 4, channels - 1), (0, 0, 0), (height - 1, width - 1, channels - 1)]:
         dependence = _dependence(network, shape, i, j, c)
@@ -73,14 +77,32 @@ def test_receptive_field_is_the_configured_one(receptive_field, blocks):
         assert -min(dy for dy, _ in seen) == (receptive_field - 1) // 2
 
 
+@pytest.mark.parametrize("receptive_field,blocks", [(0, 2), (9, 4), (5, 3)])
+def test_two_stacks_see_every_pixel_above_and_left_within_the_field(receptive_field, blocks):
+    """No blind spot (van den Oord et al. 2016b, Fig. 1): the output at (i, j) depends on every
+    pixel of the R rows above within R columns either side and the R pixels left of it, where R is
+    the single stack's reach for the same kernels."""
+    shape = (16, 16, 1)
+    network = _network(shape, receptive_field=receptive_field, blocks=blocks, stacks=2)
+    first, kernels = autoregressive.first_kernel_and_block_kernels(receptive_field, blocks)
+    reach = first // 2 + sum(k // 2 for k in kernels)
+    i, j = 11, 8
+    dependence = _dependence(network, shape, i, j, 0)[..., 0]
+    seen = {(y - i, x - j) for y, x in zip(*np.nonzero(dependence))}
+    above = {(dy, dx) for dy in range(-reach, 0) for dx in range(-reach, reach + 1)}
+    assert seen == above | {(0, dx) for dx in range(-reach, 0)}
+    if receptive_field:
+        assert reach == (receptive_field - 1) // 2
+
+
 def test_receptive_field_needs_enough_blocks():
     with pytest.raises(ValueError, match="receptive_field=21 needs at least 7 residual blocks"):
         autoregressive.first_kernel_and_block_kernels(21, 4)
 
 
-@pytest.mark.parametrize("shape,output,conditioning,gated,receptive_field", VARIANTS)
-def test_fast_sampler_draws_what_the_naive_one_draws(shape, output, conditioning, gated, receptive_field):
-    network = _network(shape, output, conditioning, gated, receptive_field)
+@pytest.mark.parametrize("shape,output,conditioning,gated,receptive_field,stacks", VARIANTS)
+def test_fast_sampler_draws_what_the_naive_one_draws(shape, output, conditioning, gated, receptive_field, stacks):
+    network = _network(shape, output, conditioning, gated, receptive_field, stacks=stacks)
     code = tf.random.normal([3, 4], seed=3) if conditioning != "none" else None
     seed = tf.constant([5, 6])
     naive = tf.function(network.sample_naive)(3, seed, code).numpy()
@@ -91,10 +113,11 @@ def test_fast_sampler_draws_what_the_naive_one_draws(shape, output, conditioning
     assert not np.array_equal(fast, again)
 
 
-@pytest.mark.parametrize("shape,output,conditioning,gated,receptive_field", VARIANTS[:2])
-def test_compiled_fast_sampler_draws_what_the_naive_one_draws(shape, output, conditioning, gated, receptive_field):
+@pytest.mark.parametrize("shape,output,conditioning,gated,receptive_field,stacks", [VARIANTS[1], VARIANTS[3]])
+def test_compiled_fast_sampler_draws_what_the_naive_one_draws(shape, output, conditioning, gated, receptive_field,
+                                                              stacks):
     """XLA (whose Philox stream differs from TF's) runs the loops only: same seed, same images."""
-    network = _network(shape, output, conditioning, gated, receptive_field)
+    network = _network(shape, output, conditioning, gated, receptive_field, stacks=stacks)
     code = tf.random.normal([3, 4], seed=3) if conditioning != "none" else None
     seed = tf.constant([5, 6])
     naive = tf.function(network.sample_naive)(3, seed, code).numpy()

@@ -1,6 +1,8 @@
 """Tests of zoo.data: our builders, the IDX reader, pipelines and error messages."""
 import gzip
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -243,6 +245,22 @@ def test_mnist_with_source_dir_uses_idx_files(tmp_path, idx_dir):
     batch = next(iter(data.load("mnist", "test", batch_size=20, source_dir=source, data_dir=data_dir)))
     np.testing.assert_array_equal(np.round(batch["image"].numpy()[..., 0] * 255), written["test"][0])
     assert (data_dir / "zoo_idx_images" / "mnist").is_dir()
+
+
+def test_two_processes_preparing_one_dataset_take_turns(tmp_path, idx_dir):
+    """Two runs started side by side on an unprepared dataset: one prepares, the other waits and
+    reads what it wrote (without the lock, the second's rename of its records fails)."""
+    source, written = idx_dir
+    script = ("import sys, numpy as np, zoo.data as data; "
+              "t = data.arrays('mnist', 'test', source_dir=sys.argv[1], data_dir=sys.argv[2]); "
+              "print(int(np.sum(t['label'])))")
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(source), str(tmp_path / "tfds")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    for run, (out, err) in zip(runs, outputs):
+        assert run.returncode == 0, err[-2000:]
+        assert int(out.split()[-1]) == int(written["test"][1].sum())
+    assert sum("preparing zoo_idx_images/mnist" in err for _, err in outputs) == 1, [e[-800:] for _, e in outputs]
 
 
 def _record_files(data_dir: Path) -> dict:

@@ -61,9 +61,28 @@ def _check_downsampling(image_shape, depth: int) -> None:
 ARCHITECTURES = ("mlp", "conv")
 
 
+def hidden(h, layer, batch_norm: bool, activation, name: str):
+    """One hidden layer: `layer` (Dense / Conv2D / Conv2DTranspose, built here without a bias when
+    batch norm follows, whose offset replaces it), then batch normalization if asked, then the
+    activation. Batch norm is synchronized: under MirroredStrategy its statistics are the global
+    batch's, as on one device."""
+    h = layer(h)
+    if batch_norm:
+        h = layers.BatchNormalization(synchronized=True, name=f"{name}_bn")(h)
+    return activation(h)
+
+
+def _relu(h):
+    return layers.ReLU()(h)
+
+
+def _leaky_relu(h):
+    return layers.LeakyReLU(0.2)(h)
+
+
 def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads: dict[str, int],
                   noise_size: int = 0, name: str = "encoder",
-                  standardized_heads: dict[str, float] | None = None) -> keras.Model:
+                  standardized_heads: dict[str, float] | None = None, batch_norm: bool = False) -> keras.Model:
     """x (and optional noise n) -> a dict of linear heads, e.g. {"z": 8, "y_logits": 10}.
 
     Noise enters by concatenation with the image features: z = f(x, n), the universal approximator
@@ -71,7 +90,9 @@ def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads
     {head: scale} standardizes those heads per unit over the batch (batch normalization without an
     offset) times a learned scale starting at `scale`. On softmax logits every category then has
     mean logit 0 over a batch, so no category can win for every example (a collapsed categorical
-    code), and the logits cannot grow until the softmax saturates and passes no gradient."""
+    code), and the logits cannot grow until the softmax saturates and passes no gradient.
+    `batch_norm` normalizes every hidden layer (`hidden`), as the Implicit Autoencoders' Appendix B
+    tables and the DCGAN-style networks of the PixelGAN / AAE papers' time do."""
     image = keras.Input(image_shape, name="image")
     inputs = [image]
     if architecture == "mlp":
@@ -80,8 +101,8 @@ def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads
         _check_downsampling(image_shape, len(widths))
         h = image
         for i, width in enumerate(widths):
-            h = layers.Conv2D(width, 4, strides=2, padding="same", name=f"{name}_conv{i}")(h)
-            h = layers.LeakyReLU(0.2)(h)
+            h = hidden(h, layers.Conv2D(width, 4, strides=2, padding="same", use_bias=not batch_norm,
+                                        name=f"{name}_conv{i}"), batch_norm, _leaky_relu, f"{name}_conv{i}")
         h = layers.Flatten()(h)
     else:
         configs.check_choice("architecture", architecture, ARCHITECTURES)
@@ -89,11 +110,10 @@ def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads
         noise = keras.Input((noise_size,), name="noise")
         inputs.append(noise)
         h = layers.Concatenate()([h, noise])
-    if architecture == "mlp":
-        for i, width in enumerate(widths):
-            h = layers.Dense(width, activation="relu", name=f"{name}_dense{i}")(h)
-    else:
-        h = layers.Dense(max(widths) * 2, activation="relu", name=f"{name}_dense")(h)
+    dense_widths = widths if architecture == "mlp" else (max(widths) * 2,)
+    for i, width in enumerate(dense_widths):
+        layer_name = f"{name}_dense{i}" if architecture == "mlp" else f"{name}_dense"
+        h = hidden(h, layers.Dense(width, use_bias=not batch_norm, name=layer_name), batch_norm, _relu, layer_name)
     outputs = {head: layers.Dense(size, name=f"{name}_{head}")(h) for head, size in heads.items()}
     for head, scale in (standardized_heads or {}).items():
         outputs[head] = layers.BatchNormalization(
@@ -103,26 +123,30 @@ def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads
 
 
 def image_decoder(code_size: int, image_shape, architecture: str, widths: tuple[int, ...],
-                  name: str = "decoder") -> keras.Model:
-    """code -> per-pixel logits of the image (Bernoulli / sigmoid outputs in [0, 1])."""
+                  name: str = "decoder", batch_norm: bool = False) -> keras.Model:
+    """code -> per-pixel logits of the image (Bernoulli / sigmoid outputs in [0, 1]); `batch_norm`
+    normalizes every hidden layer (`hidden`)."""
     code = keras.Input((code_size,), name="code")
     height, width, channels = image_shape
     if architecture == "mlp":
         h = code
         for i, units in enumerate(reversed(widths)):
-            h = layers.Dense(units, activation="relu", name=f"{name}_dense{i}")(h)
+            h = hidden(h, layers.Dense(units, use_bias=not batch_norm, name=f"{name}_dense{i}"), batch_norm, _relu,
+                       f"{name}_dense{i}")
         h = layers.Dense(math.prod(image_shape), name=f"{name}_logits")(h)
         logits = layers.Reshape(image_shape)(h)
     elif architecture == "conv":
         _check_downsampling(image_shape, len(widths))
         factor = 2 ** len(widths)
-        h = layers.Dense(max(widths) * 2, activation="relu", name=f"{name}_dense")(code)
-        h = layers.Dense((height // factor) * (width // factor) * widths[-1], activation="relu",
-                         name=f"{name}_project")(h)
+        h = hidden(code, layers.Dense(max(widths) * 2, use_bias=not batch_norm, name=f"{name}_dense"), batch_norm,
+                   _relu, f"{name}_dense")
+        h = hidden(h, layers.Dense((height // factor) * (width // factor) * widths[-1], use_bias=not batch_norm,
+                                   name=f"{name}_project"), batch_norm, _relu, f"{name}_project")
         h = layers.Reshape((height // factor, width // factor, widths[-1]))(h)
         for i, units in enumerate(reversed(widths)):
-            h = layers.Conv2DTranspose(units, 4, strides=2, padding="same", name=f"{name}_deconv{i}")(h)
-            h = layers.LeakyReLU(0.2)(h)
+            layer_name = f"{name}_deconv{i}"
+            h = hidden(h, layers.Conv2DTranspose(units, 4, strides=2, padding="same", use_bias=not batch_norm,
+                                                 name=layer_name), batch_norm, _leaky_relu, layer_name)
         logits = layers.Conv2D(channels, 3, padding="same", name=f"{name}_logits")(h)
     else:
         configs.check_choice("architecture", architecture, ARCHITECTURES)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import importlib.resources
 import importlib.resources.abc  # noqa: F401  (loads .abc, used through the stand-in below)
@@ -347,7 +348,22 @@ def prepare(
     Raises DataNotFoundError (one paragraph, no chained traceback; `hint` ends
     it for catalog datasets) when the data is neither prepared nor obtainable,
     DataFormatError for corrupt source files.
+
+    Processes that prepare the same dataset at once (two runs started side by side) take turns on a
+    lock file beside the records: the first prepares, the others then read what it wrote.
     """
+    root = data_root(builder)
+    root.mkdir(parents=True, exist_ok=True)
+    name = builder.info.full_name.rsplit("/", 1)[0]
+    with open(root / f".{name.replace('/', '_')}.lock", "w") as lock:
+        was_prepared = builder.is_prepared()
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if builder.is_prepared() and not was_prepared:  # another process prepared it while this one waited
+            builder = tfds.builder(name, data_dir=str(root))
+        return _prepare(builder, source_dir, hint)
+
+
+def _prepare(builder: tfds.core.DatasetBuilder, source_dir, hint: str) -> tfds.core.DatasetBuilder:
     own = hasattr(builder, "source_files")
     mocked = _download_is_mocked()
     files = builder.source_files(source_dir) if own and not mocked else []

@@ -107,7 +107,7 @@ class IAE(AAE):
         """x_hat = g(z_hat, n): the code and the noise concatenated into the AAE's decoder."""
         config = self.config
         return layers.image_decoder(self.code_dim + config.decoder_noise_size, self.spec.image_shape,
-                                    config.architecture, config.widths)
+                                    config.architecture, config.widths, batch_norm=config.batch_norm)
 
     def make_optimizer(self, phase):
         config = self.config

@@ -23,6 +23,7 @@ class PixelCNNConfig(configs.Config):
     blocks: int = 12  # residual blocks: 3 "shallow", 12 "deep" (PixelGAN Fig. 3)
     receptive_field: int = 0  # 0 = grows with depth; PixelGAN Fig. 2 uses 9
     gated: bool = False  # gated units tanh . sigmoid in the kxk convolutions
+    stacks: int = 1  # 1: the single stack (a blind spot); 2: the Gated PixelCNN's vertical / horizontal stacks
     output: str = "categorical"  # "categorical" (256-way 8-bit) or "bernoulli" (binarized)
     learning_rate: float = 1e-3
 
@@ -40,6 +41,7 @@ class PixelCNNConfig(configs.Config):
     def validate(self) -> None:
         super().validate()
         configs.check_choice("output", self.output, autoregressive.OUTPUTS)
+        configs.check_choice("stacks", self.stacks, autoregressive.STACKS)
         autoregressive.first_kernel_and_block_kernels(self.receptive_field, self.blocks)
 
 
@@ -53,9 +55,9 @@ class PixelCNNModel(ZooModel):
 
     def __init__(self, config: PixelCNNConfig, spec):
         super().__init__(config, spec, {"likelihood": ("network",)}, ("nll", "train_bits_per_dim"))
-        self.network = autoregressive.PixelCNN(spec.image_shape, config.features, config.blocks,
-                                               config.receptive_field, config.gated, config.output,
-                                               jit_sampler=config.jit_compile, name="pixelcnn")
+        self.network = autoregressive.make(spec.image_shape, config.features, config.blocks, config.receptive_field,
+                                           config.gated, config.output, stacks=config.stacks,
+                                           jit_sampler=config.jit_compile, name="pixelcnn")
 
     def make_optimizer(self, phase):
         return keras.optimizers.Adam(self.config.learning_rate)

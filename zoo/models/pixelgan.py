@@ -44,6 +44,9 @@ class PixelGANConfig(configs.SemiSupervised, Optimized, AutoencoderConfig):
     decoder_blocks: int = 3  # 3 "shallow", 12 "deep" (Fig. 3)
     receptive_field: int = 0  # Fig. 2: 9
     gated: bool = False
+    # 1: the single-stack PixelCNN (a blind spot); 2: the Gated PixelCNN's vertical and horizontal
+    # stacks (van den Oord et al. 2016b), the conditional decoder PixelGAN Section 2 builds on.
+    decoder_stacks: int = 1
     output: str = "categorical"  # "categorical" (8-bit) or "bernoulli" (binarized)
     conditioning: str = "location_invariant"  # or "location_dependent"
     learning_rate: float = 1e-3
@@ -63,6 +66,7 @@ class PixelGANConfig(configs.SemiSupervised, Optimized, AutoencoderConfig):
             raise ValueError("a PixelGAN code is Gaussian (code_size) or categorical (num_clusters), not both")
         configs.check_choice("conditioning", self.conditioning, autoregressive.CONDITIONING[1:])
         configs.check_choice("output", self.output, autoregressive.OUTPUTS)
+        configs.check_choice("decoder_stacks", self.decoder_stacks, autoregressive.STACKS)
         autoregressive.first_kernel_and_block_kernels(self.receptive_field, self.decoder_blocks)
 
 
@@ -73,10 +77,10 @@ class PixelGAN(AAE):
 
     def make_decoder(self):
         config = self.config
-        return autoregressive.PixelCNN(self.spec.image_shape, config.decoder_features, config.decoder_blocks,
-                                       config.receptive_field, config.gated, config.output,
-                                       conditioning=config.conditioning,
-                                       jit_sampler=config.jit_compile, name="decoder")
+        return autoregressive.make(self.spec.image_shape, config.decoder_features, config.decoder_blocks,
+                                   config.receptive_field, config.gated, config.output,
+                                   conditioning=config.conditioning, stacks=config.decoder_stacks,
+                                   jit_sampler=config.jit_compile, name="decoder")
 
     def reconstruction_nll(self, images, code):
         """-log p(x | z) under the conditional PixelCNN, nats per image (averaged)."""
@@ -131,7 +135,8 @@ registry.register_preset("pixelgan/default", dataclasses.replace(
 _TINY = registry.register_preset("pixelgan/tiny", configs.tiny(
     _GAUSSIAN, architecture="mlp", widths=(8,), discriminator_widths=(8,), decoder_features=4, decoder_blocks=2))
 _TINY_CATEGORICAL = registry.register_preset("pixelgan/tiny_categorical", dataclasses.replace(
-    _TINY, code_size=0, num_clusters=4, noise_size=3, output="bernoulli"))
+    _TINY, code_size=0, num_clusters=4, noise_size=3, output="bernoulli", batch_norm=True, decoder_stacks=2,
+    batch_size=4))  # batch norm over 2 examples maps every unit to -1 or +1: batches of 4
 # Fig. 5's "without the GAN" on a class subset: the reconstruction phase alone.
 registry.register_preset("pixelgan/tiny_three_classes_no_gan", dataclasses.replace(
     _TINY_CATEGORICAL, code_size=0, num_clusters=3, classes=(0, 1, 2), adversarial=False))
@@ -155,3 +160,25 @@ registry.register_preset("pixelgan/fashion_mnist_clustering", dataclasses.replac
 # about 16 minutes on 2 CPU cores instead of 25.
 registry.register_preset("pixelgan/fashion_mnist_semi_supervised", dataclasses.replace(
     _FASHION, code_size=0, num_clusters=10, num_labels=100, decoder_blocks=3))
+
+# MNIST (PixelGAN Table 1, Figs. 2-7), binarized: Bernoulli pixels. The encoder is z = f(x, n)
+# (Section 2: input noise n) with batch norm; the decoder the Gated PixelCNN's two stacks with the
+# adaptive bias on every layer. `--set source_dir=DIR` names the IDX files (e.g. ../shared/data/mnist).
+_MNIST = dataclasses.replace(_FASHION, dataset="mnist", output="bernoulli", batch_norm=True, noise_size=10,
+                             decoder_stacks=2, decoder_features=32, decoder_blocks=6,
+                             generator_learning_rate=1e-3, discriminator_learning_rate=1e-3)
+# Unsupervised clustering, 30 clusters (Table 1's protocol).
+# python -m zoo.train --preset=pixelgan/mnist_clustering --set source_dir=../shared/data/mnist \
+#     --workdir=runs/pg_mnist_cl
+registry.register_preset("pixelgan/mnist_clustering", dataclasses.replace(
+    _MNIST, code_size=0, num_clusters=30, cluster_logit_scale=3.0))
+# Semi-supervised, 100 labels (`--set num_labels=20` / `50` for Table 1's other rows).
+# python -m zoo.train --preset=pixelgan/mnist_semi_supervised --set source_dir=../shared/data/mnist \
+#     --workdir=runs/pg_mnist_ss
+registry.register_preset("pixelgan/mnist_semi_supervised", dataclasses.replace(
+    _MNIST, code_size=0, num_clusters=10, num_labels=100))
+# Figs. 2 / 3: a 2-D Gaussian code, location-dependent bias, receptive field 9.
+# python -m zoo.train --preset=pixelgan/mnist_gaussian --set source_dir=../shared/data/mnist \
+#     --workdir=runs/pg_mnist_gauss
+registry.register_preset("pixelgan/mnist_gaussian", dataclasses.replace(
+    _MNIST, code_size=2, conditioning="location_dependent", receptive_field=9))
