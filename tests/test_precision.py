@@ -35,11 +35,15 @@ def test_tiny_preset_trains_resumes_and_exports_in_bfloat16(family, tmp_path):
     loaded = tf.saved_model.load(saved_model.export(str(tmp_path), str(tmp_path / "exported")))
     inputs = example_inputs(model, config)
     for endpoint, (function, names) in model.endpoints().items():
-        expected = function(*[inputs[name] for name in names])
+        # As a graph, as the SavedModel runs it. In bfloat16 (8 bits of mantissa: a unit in the last
+        # place is 2^-8 relative) eager and graph execution, and a graph optimized at export, fuse and
+        # so round differently on CPUs with native bfloat16 kernels: measured up to 2 units.
+        expected = tf.function(function)(*[tf.constant(inputs[name]) for name in names])
         got = loaded.signatures[endpoint](**{name: tf.constant(inputs[name]) for name in names})
         for key, value in expected.items():
             assert got[key].dtype == tf.float32 and np.asarray(value).dtype == np.float32, (endpoint, key)
-            np.testing.assert_allclose(got[key].numpy(), np.asarray(value), atol=1e-5, err_msg=f"{endpoint}.{key}")
+            np.testing.assert_allclose(got[key].numpy(), np.asarray(value), rtol=2 ** -6, atol=2e-3,
+                                       err_msg=f"{endpoint}.{key}")
 
 
 def test_families_without_bfloat16_say_so():
