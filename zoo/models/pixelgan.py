@@ -166,7 +166,8 @@ registry.register_preset("pixelgan/fashion_mnist_semi_supervised", dataclasses.r
 # adaptive bias on every layer. `--set source_dir=DIR` names the IDX files (e.g. ../shared/data/mnist).
 _MNIST = dataclasses.replace(_FASHION, dataset="mnist", output="bernoulli", batch_norm=True, noise_size=10,
                              decoder_stacks=2, decoder_features=32, decoder_blocks=6,
-                             generator_learning_rate=1e-3, discriminator_learning_rate=1e-3)
+                             generator_learning_rate=1e-3, discriminator_learning_rate=1e-3,
+                             jit_compile=False)  # 225 images/s without XLA, 98 with (docs/benchmarks.md)
 # Unsupervised clustering, 30 clusters (Table 1's protocol).
 # python -m zoo.train --preset=pixelgan/mnist_clustering --set source_dir=../shared/data/mnist \
 #     --workdir=runs/pg_mnist_cl
