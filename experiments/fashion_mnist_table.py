@@ -52,13 +52,7 @@ PAPER = {
     ("aae", "mnist"): {"clustering": "4.10 ± 1.13", "labels100": "1.90 ± 0.10"},
 }
 
-
-def preset_for(family: str, dataset: str, suffix: str) -> str:
-    """`<family>/<dataset>_<suffix>` where the family has it, else the Fashion-MNIST preset."""
-    from zoo import registry
-
-    own = f"{family}/{dataset}_{suffix}"
-    return own if own in registry.presets() else f"{family}/fashion_mnist_{suffix}"
+preset_for = runs.preset_for
 
 
 def run_one(family: str, setting: str, seed: int, steps: int, root: str, extra: list[str],

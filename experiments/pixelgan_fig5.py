@@ -4,6 +4,8 @@ the code. With the GAN the codes sit on the corners (one-hot, like the prior's s
 corner collects one class; without it the code is free and nothing pushes it to a discrete split.
 
     python -m experiments.pixelgan_fig5 --workdir=runs/fig5 --steps=1500 --out=docs/pixelgan_fig5_simplex.png
+    python -m experiments.pixelgan_fig5 --dataset=mnist --set=source_dir=../shared/data/mnist \\
+        --workdir=runs/fig5_mnist --out=docs/pixelgan_fig5_simplex_mnist.png   # the paper's digits 0, 1, 2
 
 Each panel's title gives the clustering error (Hungarian matching of 3 clusters to 3 classes) on the
 test images of those classes.
@@ -13,21 +15,23 @@ from __future__ import annotations
 import tensorflow as tf
 from absl import app
 
-from experiments import common
+from experiments import common, runs
 from zoo import cli
 
 _THREE_CLASSES = ["classes=0,1,2", "num_clusters=3", "decoder_blocks=3"]
-RUNS = {
-    "with_gan": ("pixelgan/fashion_mnist_clustering", _THREE_CLASSES),
-    "without_gan": ("pixelgan/fashion_mnist_clustering", _THREE_CLASSES + ["adversarial=false"]),
-}
+
+
+def run_specs(dataset: str) -> dict:
+    """The two runs on the dataset's clustering preset (pixelgan/mnist_clustering on MNIST)."""
+    preset = runs.preset_for("pixelgan", dataset, "clustering")
+    return {"with_gan": (preset, _THREE_CLASSES), "without_gan": (preset, _THREE_CLASSES + ["adversarial=false"])}
 
 
 @cli.report_errors
 def main(argv):
     from zoo import data, evaluation, training, visualize
 
-    workdirs = common.train_runs(RUNS, common.FLAGS.workdir or "runs/fig5")
+    workdirs = common.train_runs(run_specs(common.FLAGS.dataset), common.FLAGS.workdir or "runs/fig5")
     panels = {}
     for name, workdir in workdirs.items():
         config, spec, model = training.restore(workdir)

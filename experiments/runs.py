@@ -56,3 +56,12 @@ def mean_std(values, digits: int = 3) -> str:
         return "-"
     spread = f" ± {values.std(ddof=1):.{digits}f}" if len(values) > 1 else ""
     return f"{values.mean():.{digits}f}{spread}"
+
+
+def preset_for(family: str, dataset: str, suffix: str) -> str:
+    """`<family>/<dataset>_<suffix>` where the family has it (e.g. pixelgan/mnist_clustering), else
+    the Fashion-MNIST preset, which the runs then train on `dataset`."""
+    from zoo import registry
+
+    own = f"{family}/{dataset}_{suffix}"
+    return own if own in registry.presets() else f"{family}/fashion_mnist_{suffix}"
