@@ -159,17 +159,8 @@ class PixelCNN(keras.layers.Layer):
                  gated: bool = False, output: str = "categorical", output_features: int = 0,
                  conditioning: str = "none", jit_sampler: bool = False, **kwargs):
         super().__init__(**kwargs)
-        # The cached sampler's loops compiled with XLA: about 6x faster on CPU, where the graph
-        # executor's per-op cost dominates the one-pixel steps (benchmarks/pixelcnn_sampling).
-        self.jit_sampler = jit_sampler
-        configs.check_choice("PixelCNN output", output, OUTPUTS)
-        configs.check_choice("conditioning", conditioning, CONDITIONING)
-        self.image_shape = tuple(int(d) for d in image_shape)
+        self._set_up(image_shape, features, output, conditioning, jit_sampler)
         height, width, channels = self.image_shape
-        if features < channels:
-            raise ValueError(f"PixelCNN features ({features}) must be at least the image channels ({channels})")
-        self.output_kind, self.conditioning = output, conditioning
-        self.levels = 1 if output == "bernoulli" else _LEVELS
         groups = channels
         first, self.block_kernels = first_kernel_and_block_kernels(receptive_field, blocks)
         wide, narrow = 2 * features, features
@@ -195,6 +186,20 @@ class PixelCNN(keras.layers.Layer):
             self.biases = {name: keras.layers.Dense(size, name=f"bias_{name}") for name, size in sizes.items()}
         elif conditioning == "location_dependent":
             self.spatial_bias = keras.layers.Dense(height * width, name="bias_map")
+
+    def _set_up(self, image_shape, features: int, output: str, conditioning: str, jit_sampler: bool) -> None:
+        """What both networks check and keep: shape, output kind, conditioning, sampler compilation."""
+        # The cached sampler's loops compiled with XLA: about 6x faster on CPU, where the graph
+        # executor's per-op cost dominates the one-pixel steps (benchmarks/pixelcnn_sampling).
+        self.jit_sampler = jit_sampler
+        configs.check_choice("PixelCNN output", output, OUTPUTS)
+        configs.check_choice("conditioning", conditioning, CONDITIONING)
+        self.image_shape = tuple(int(d) for d in image_shape)
+        if features < self.image_shape[-1]:
+            raise ValueError(f"PixelCNN features ({features}) must be at least the image channels "
+                             f"({self.image_shape[-1]})")
+        self.output_kind, self.conditioning = output, conditioning
+        self.levels = 1 if output == "bernoulli" else _LEVELS
 
     # --- whole images ------------------------------------------------------------------------------
     def call(self, images, code=None):
@@ -399,15 +404,9 @@ class GatedPixelCNN(PixelCNN):
                  output: str = "categorical", output_features: int = 0, conditioning: str = "none",
                  jit_sampler: bool = False, **kwargs):
         keras.layers.Layer.__init__(self, **kwargs)
-        self.jit_sampler = jit_sampler
-        configs.check_choice("PixelCNN output", output, OUTPUTS)
-        configs.check_choice("conditioning", conditioning, CONDITIONING)
-        self.image_shape = tuple(int(d) for d in image_shape)
+        self._set_up(image_shape, features, output, conditioning, jit_sampler)
         height, width, channels = self.image_shape
-        if features < channels:
-            raise ValueError(f"PixelCNN features ({features}) must be at least the image channels ({channels})")
-        self.output_kind, self.conditioning, self.features = output, conditioning, features
-        self.levels = 1 if output == "bernoulli" else _LEVELS
+        self.features = features
         first, block_kernels = first_kernel_and_block_kernels(receptive_field, blocks)
         self.kernels = [first] + block_kernels
         self.stack = []
