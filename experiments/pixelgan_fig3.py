@@ -4,25 +4,30 @@ location-dependent biases. The deeper the decoder, the more of the image it mode
 less the code has to carry.
 
     python -m experiments.pixelgan_fig3 --workdir=runs/fig3 --out=docs/pixelgan_fig3_codes.png
+    python -m experiments.pixelgan_fig3 --dataset=mnist --set=source_dir=../shared/data/mnist \\
+        --workdir=runs/fig3_mnist --out=docs/pixelgan_fig3_codes_mnist.png   # on pixelgan/mnist_gaussian
 """
 from __future__ import annotations
 
 import tensorflow as tf
 from absl import app
 
-from experiments import common
+from experiments import common, runs
 from zoo import cli
 
-RUNS = {f"{depth}_{bias}": ("pixelgan/fashion_mnist_gaussian_rf9",
-                            [f"decoder_blocks={blocks}", "receptive_field=0", f"conditioning=location_{bias}"])
-        for depth, blocks in (("shallow", 3), ("deep", 12)) for bias in ("invariant", "dependent")}
+
+def run_specs(dataset: str) -> dict:
+    base = runs.preset_for("pixelgan", dataset, "gaussian", "pixelgan/fashion_mnist_gaussian_rf9")
+    return {f"{depth}_{bias}": (base, [f"decoder_blocks={blocks}", "receptive_field=0",
+                                       f"conditioning=location_{bias}"])
+            for depth, blocks in (("shallow", 3), ("deep", 12)) for bias in ("invariant", "dependent")}
 
 
 @cli.report_errors
 def main(argv):
     from zoo import data, training, visualize
 
-    workdirs = common.train_runs(RUNS, common.FLAGS.workdir or "runs/fig3")
+    workdirs = common.train_runs(run_specs(common.FLAGS.dataset), common.FLAGS.workdir or "runs/fig3")
     panels = {}
     for name, workdir in workdirs.items():
         config, _, model = training.restore(workdir)

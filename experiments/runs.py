@@ -58,10 +58,11 @@ def mean_std(values, digits: int = 3) -> str:
     return f"{values.mean():.{digits}f}{spread}"
 
 
-def preset_for(family: str, dataset: str, suffix: str) -> str:
+def preset_for(family: str, dataset: str, suffix: str, fallback: str = "") -> str:
     """`<family>/<dataset>_<suffix>` where the family has it (e.g. pixelgan/mnist_clustering), else
-    the Fashion-MNIST preset, which the runs then train on `dataset`."""
+    `fallback` (default: the Fashion-MNIST preset of that suffix), which the runs then train on
+    `dataset`."""
     from zoo import registry
 
     own = f"{family}/{dataset}_{suffix}"
-    return own if own in registry.presets() else f"{family}/fashion_mnist_{suffix}"
+    return own if own in registry.presets() else fallback or f"{family}/fashion_mnist_{suffix}"

@@ -115,3 +115,8 @@ registry.register_preset("pixelcnn/tiny_gated", dataclasses.replace(
 # same network as the decoder of pixelgan/fashion_mnist_gaussian_rf9.
 registry.register_preset("pixelcnn/fashion_mnist_rf9", dataclasses.replace(
     _BASE, dataset="fashion_mnist", features=32, blocks=6, receptive_field=9, steps=3000, image_every=1000))
+# The same on MNIST: the decoder of pixelgan/mnist_gaussian (binarized, the Gated PixelCNN's two stacks).
+# python -m zoo.train --preset=pixelcnn/mnist_rf9 --set source_dir=../shared/data/mnist --workdir=runs/pixelcnn_mnist
+registry.register_preset("pixelcnn/mnist_rf9", dataclasses.replace(
+    _BASE, dataset="mnist", output="bernoulli", stacks=2, features=32, blocks=6, receptive_field=9, steps=3000,
+    image_every=1000, jit_compile=False))
