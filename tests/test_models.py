@@ -168,3 +168,21 @@ def test_the_same_config_and_seed_train_the_same_weights(tmp_path, preset):
         return _weights(training.restore(str(workdir))[2])
     first, second = trained(tmp_path / "a"), trained(tmp_path / "b")
     assert first.keys() == second.keys() and all(np.array_equal(first[k], second[k]) for k in first)
+
+
+@pytest.fixture(scope="module")
+def mnist_records(tmp_path_factory):
+    return tmp_path_factory.mktemp("mnist_tfds")
+
+
+@pytest.mark.parametrize("preset", ["aae/mnist_clustering", "aae/mnist_semi_supervised", "pixelgan/mnist_clustering",
+                                    "pixelgan/mnist_semi_supervised", "pixelgan/mnist_gaussian", "pixelcnn/mnist_rf9"])
+def test_mnist_presets_train_on_the_real_files(preset, mnist_dir, mnist_records, tmp_path):
+    """The MNIST presets as they are (networks, batch norm, noise, decoders), two steps of small
+    batches on the real IDX files."""
+    overrides = [f"source_dir={mnist_dir}", f"data_dir={mnist_records}", "batch_size=8", "steps=2", "log_every=1",
+                 "checkpoint_every=2", "image_every=1000"]
+    if configs.num_labels(registry.preset(preset)):
+        overrides.append("labeled_batch_size=8")
+    logs = training.run(registry.resolve(preset_name=preset, overrides=overrides), str(tmp_path), verbose=0)
+    assert logs and all(np.isfinite(v) for v in logs.values()), logs

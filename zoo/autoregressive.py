@@ -201,6 +201,10 @@ class PixelCNN(keras.layers.Layer):
         self.output_kind, self.conditioning = output, conditioning
         self.levels = 1 if output == "bernoulli" else _LEVELS
 
+    def describe(self) -> str:
+        return f"single-stack PixelCNN, {len(self.blocks)} blocks of {self.blocks[0]['spatial'].filters} features" \
+            if self.blocks else "single-stack PixelCNN, no blocks"
+
     # --- whole images ------------------------------------------------------------------------------
     def call(self, images, code=None):
         vectors, spatial_map = self._conditioning(code)
@@ -313,6 +317,8 @@ class PixelCNN(keras.layers.Layer):
         n = tf.shape(uniform)[0]
         height, width, channels = self.image_shape
         uniform = tf.transpose(uniform, [1, 2, 3, 0])  # [H, W, C, B]
+        if not self.built:  # the samplers read the kernels directly: create them first
+            self(tf.zeros([1, *self.image_shape]), None if code is None else code[:1])
         caches, start_row, logits_at = self._sampler(n, code)
         first = self.input_layer
 
@@ -398,7 +404,9 @@ class GatedPixelCNN(PixelCNN):
     rows up to the same reach above and the pixels up to it on either side / to the left).
     Conditioning (PixelGAN Section 2, "adaptive bias"): location-invariant adds a vector from the
     code to the pre-activations of every layer of both stacks and of the output layers;
-    location-dependent adds an H x W map to the first layer's horizontal pre-activations."""
+    location-dependent adds an H x W map to the first layer's pre-activations in both stacks (the
+    map at row i reaches the outputs of row i through the horizontal stack and of the rows below
+    through the vertical one)."""
 
     def __init__(self, image_shape, features: int = 64, blocks: int = 12, receptive_field: int = 0,
                  output: str = "categorical", output_features: int = 0, conditioning: str = "none",
@@ -435,6 +443,9 @@ class GatedPixelCNN(PixelCNN):
     def input_layer(self) -> MaskedConv2D:
         return self.stack[0]["vertical"]
 
+    def describe(self) -> str:
+        return f"Gated PixelCNN (two stacks), {len(self.stack)} layers of {self.features} features"
+
     @staticmethod
     def _gate(pre):
         filtered, gate = tf.split(pre, 2, axis=-1)
@@ -448,6 +459,8 @@ class GatedPixelCNN(PixelCNN):
         v = h = self._inputs(images)
         for layer, parts in enumerate(self.stack):
             v_pre = parts["vertical"](v) + bias(f"layer{layer}_v")
+            if layer == 0 and spatial_map is not None:
+                v_pre = v_pre + spatial_map
             h_pre = (tf.concat([parts["filter"](h), parts["gate"](h)], axis=-1) + parts["link"](v_pre)
                      + bias(f"layer{layer}_h"))
             if layer == 0 and spatial_map is not None:
@@ -486,6 +499,8 @@ class GatedPixelCNN(PixelCNN):
                     rows = parts["vertical"].write_row(parts["vertical"].next_row(vertical_caches[layer - 1]), v_row)
                     new_vertical.append(rows)
                 v_pre = parts["vertical"].row_at(rows, bias(f"layer{layer}_v", parts["vertical"]))  # [W, B, 2p]
+                if layer == 0 and spatial_map is not None:
+                    v_pre = v_pre + spatial_map[i]
                 links.append(parts["link"](v_pre))
                 v_row = self._gate(v_pre)
             horizontal = [tf.zeros_like(cache) for cache in caches[1]]

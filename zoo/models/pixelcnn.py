@@ -23,7 +23,8 @@ class PixelCNNConfig(configs.Config):
     blocks: int = 12  # residual blocks: 3 "shallow", 12 "deep" (PixelGAN Fig. 3)
     receptive_field: int = 0  # 0 = grows with depth; PixelGAN Fig. 2 uses 9
     gated: bool = False  # gated units tanh . sigmoid in the kxk convolutions
-    stacks: int = 1  # 1: the single stack (a blind spot); 2: the Gated PixelCNN's vertical / horizontal stacks
+    # 1: the single stack (a blind spot); 2: the Gated PixelCNN's vertical / horizontal stacks, always gated
+    stacks: int = 1
     output: str = "categorical"  # "categorical" (256-way 8-bit) or "bernoulli" (binarized)
     learning_rate: float = 1e-3
 

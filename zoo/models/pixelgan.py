@@ -45,7 +45,8 @@ class PixelGANConfig(configs.SemiSupervised, Optimized, AutoencoderConfig):
     receptive_field: int = 0  # Fig. 2: 9
     gated: bool = False
     # 1: the single-stack PixelCNN (a blind spot); 2: the Gated PixelCNN's vertical and horizontal
-    # stacks (van den Oord et al. 2016b), the conditional decoder PixelGAN Section 2 builds on.
+    # stacks (van den Oord et al. 2016b), the conditional decoder PixelGAN Section 2 builds on;
+    # always gated (`gated` applies to the single stack).
     decoder_stacks: int = 1
     output: str = "categorical"  # "categorical" (8-bit) or "bernoulli" (binarized)
     conditioning: str = "location_invariant"  # or "location_dependent"
