@@ -61,12 +61,12 @@ def _check_downsampling(image_shape, depth: int) -> None:
 ARCHITECTURES = ("mlp", "conv")
 
 
-def hidden(h, layer, batch_norm: bool, activation, name: str):
-    """One hidden layer: `layer` (Dense / Conv2D / Conv2DTranspose, built here without a bias when
-    batch norm follows, whose offset replaces it), then batch normalization if asked, then the
-    activation. Batch norm is synchronized: under MirroredStrategy its statistics are the global
+def hidden(h, layer_cls, *args, batch_norm: bool, activation, name: str, **kwargs):
+    """One hidden layer: `layer_cls(*args, **kwargs)` (Dense / Conv2D / Conv2DTranspose; without a
+    bias when batch norm follows, whose offset replaces it), then batch normalization if asked, then
+    the activation. Batch norm is synchronized: under MirroredStrategy its statistics are the global
     batch's, as on one device."""
-    h = layer(h)
+    h = layer_cls(*args, use_bias=not batch_norm, name=name, **kwargs)(h)
     if batch_norm:
         h = layers.BatchNormalization(synchronized=True, name=f"{name}_bn")(h)
     return activation(h)
@@ -101,8 +101,8 @@ def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads
         _check_downsampling(image_shape, len(widths))
         h = image
         for i, width in enumerate(widths):
-            h = hidden(h, layers.Conv2D(width, 4, strides=2, padding="same", use_bias=not batch_norm,
-                                        name=f"{name}_conv{i}"), batch_norm, _leaky_relu, f"{name}_conv{i}")
+            h = hidden(h, layers.Conv2D, width, 4, strides=2, padding="same", batch_norm=batch_norm,
+                       activation=_leaky_relu, name=f"{name}_conv{i}")
         h = layers.Flatten()(h)
     else:
         configs.check_choice("architecture", architecture, ARCHITECTURES)
@@ -113,7 +113,7 @@ def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads
     dense_widths = widths if architecture == "mlp" else (max(widths) * 2,)
     for i, width in enumerate(dense_widths):
         layer_name = f"{name}_dense{i}" if architecture == "mlp" else f"{name}_dense"
-        h = hidden(h, layers.Dense(width, use_bias=not batch_norm, name=layer_name), batch_norm, _relu, layer_name)
+        h = hidden(h, layers.Dense, width, batch_norm=batch_norm, activation=_relu, name=layer_name)
     outputs = {head: layers.Dense(size, name=f"{name}_{head}")(h) for head, size in heads.items()}
     for head, scale in (standardized_heads or {}).items():
         outputs[head] = layers.BatchNormalization(
@@ -131,22 +131,19 @@ def image_decoder(code_size: int, image_shape, architecture: str, widths: tuple[
     if architecture == "mlp":
         h = code
         for i, units in enumerate(reversed(widths)):
-            h = hidden(h, layers.Dense(units, use_bias=not batch_norm, name=f"{name}_dense{i}"), batch_norm, _relu,
-                       f"{name}_dense{i}")
+            h = hidden(h, layers.Dense, units, batch_norm=batch_norm, activation=_relu, name=f"{name}_dense{i}")
         h = layers.Dense(math.prod(image_shape), name=f"{name}_logits")(h)
         logits = layers.Reshape(image_shape)(h)
     elif architecture == "conv":
         _check_downsampling(image_shape, len(widths))
         factor = 2 ** len(widths)
-        h = hidden(code, layers.Dense(max(widths) * 2, use_bias=not batch_norm, name=f"{name}_dense"), batch_norm,
-                   _relu, f"{name}_dense")
-        h = hidden(h, layers.Dense((height // factor) * (width // factor) * widths[-1], use_bias=not batch_norm,
-                                   name=f"{name}_project"), batch_norm, _relu, f"{name}_project")
+        h = hidden(code, layers.Dense, max(widths) * 2, batch_norm=batch_norm, activation=_relu, name=f"{name}_dense")
+        h = hidden(h, layers.Dense, (height // factor) * (width // factor) * widths[-1], batch_norm=batch_norm,
+                   activation=_relu, name=f"{name}_project")
         h = layers.Reshape((height // factor, width // factor, widths[-1]))(h)
         for i, units in enumerate(reversed(widths)):
-            layer_name = f"{name}_deconv{i}"
-            h = hidden(h, layers.Conv2DTranspose(units, 4, strides=2, padding="same", use_bias=not batch_norm,
-                                                 name=layer_name), batch_norm, _leaky_relu, layer_name)
+            h = hidden(h, layers.Conv2DTranspose, units, 4, strides=2, padding="same", batch_norm=batch_norm,
+                       activation=_leaky_relu, name=f"{name}_deconv{i}")
         logits = layers.Conv2D(channels, 3, padding="same", name=f"{name}_logits")(h)
     else:
         configs.check_choice("architecture", architecture, ARCHITECTURES)
