@@ -29,20 +29,45 @@ def test_generator_and_discriminator_shapes(side):
     assert layers.residual_blocks_for((side, side, 3)) == (9 if side >= 256 else 6)
 
 
-def test_noise_batch_norm_depends_on_the_noise_in_every_layer():
+def test_noise_batch_norm_starts_at_the_identity_and_can_depend_on_the_noise_in_every_layer():
     generator = layers.resnet_generator((16, 16, 1), 1, (4, 8), blocks=1, noise_size=3)
-    gammas = [layer for layer in generator.layers if layer.name.endswith("_gamma")]
+    projections = [layer for layer in generator.layers if layer.name.endswith(("_gamma", "_beta"))]
     norms = [layer for layer in generator.layers if layer.name.endswith("_bn")]
-    assert len(gammas) == len(norms) == 5  # in, down, 2 in the block, up: every normalization
+    assert len(projections) == 2 * len(norms) == 10  # in, down, 2 in the block, up: every normalization
     images = tf.random.uniform((4, 16, 16, 1), seed=1)
+
+    def outputs(training_mode):
+        return [generator([images, tf.random.stateless_normal((4, 3), [seed, 0])], training=training_mode)
+                for seed in (2, 2, 3)]
+
+    for training_mode in (True, False):  # at initialization: plain batch norm, the noise has no say
+        first, _, other = outputs(training_mode)
+        np.testing.assert_array_equal(first, other)
+    for layer in projections:  # any non-zero projection makes every layer depend on its noise
+        layer.kernel.assign(tf.random.stateless_normal(layer.kernel.shape, [4, 0]))
     for training_mode in (True, False):
-        first = generator([images, tf.random.stateless_normal((4, 3), [2, 0])], training=training_mode)
-        again = generator([images, tf.random.stateless_normal((4, 3), [2, 0])], training=training_mode)
-        other = generator([images, tf.random.stateless_normal((4, 3), [3, 0])], training=training_mode)
+        first, again, other = outputs(training_mode)
         np.testing.assert_array_equal(first, again)
         assert float(tf.reduce_mean(tf.abs(first - other))) > 1e-3
     deterministic = layers.resnet_generator((16, 16, 1), 1, (4, 8), blocks=1)
     assert not [layer for layer in deterministic.layers if layer.name.endswith("_gamma")]
+
+
+def test_cycleiae_decoder_learns_to_use_its_noise():
+    """Conditional batch norm starts at the identity: the decoder's output depends on its noise only
+    once training has moved the noise projections."""
+    config = registry.resolve(preset_name="cycleiae/tiny", steps=3)
+    _, model = training.build(config)
+    batch = next(iter(training.train_dataset(config)))
+    codes = batch["image"][:4]
+
+    def spread():
+        draws = [model.decode(codes, seed=tf.constant([s, 0], tf.int32)) for s in (1, 2)]
+        return float(tf.reduce_mean(tf.abs(draws[0] - draws[1])))
+
+    assert spread() == 0.0
+    model.fit(training.train_dataset(config), epochs=1, steps_per_epoch=3, verbose=0)
+    assert spread() > 0.0
 
 
 def _jpeg(image: np.ndarray) -> bytes:
@@ -156,10 +181,11 @@ def test_one_domain_datasets_are_refused():
         training.build(registry.resolve(preset_name="cycleiae/tiny", dataset="digits"))
 
 
-def test_reconstruction_generator_sees_only_the_negative_pair_and_a_fixed_code():
-    """The generator update's D(x, z) inputs: reconstructions x_hat (never the data x) and a code
-    that carries no gradient back to the encoder through D's code input."""
-    config = registry.resolve(preset_name="cycleiae/tiny")
+@pytest.mark.parametrize("shared_input_gradient", [True, False])
+def test_reconstruction_generator_sees_only_the_negative_pair(shared_input_gradient):
+    """The generator update's D(x, z) inputs: reconstructions x_hat (never the data x) and the code,
+    through which the encoder's update reaches D's code input unless the switch holds it fixed."""
+    config = registry.resolve(preset_name="cycleiae/tiny", shared_input_gradient=shared_input_gradient)
     _, model = training.build(config)
     batch = next(iter(training.train_dataset(config)))
     seen = []
@@ -169,7 +195,8 @@ def test_reconstruction_generator_sees_only_the_negative_pair_and_a_fixed_code()
         model.reconstruction_generator_phase(batch)
     (images, codes), = seen
     assert not np.allclose(images.numpy(), batch["image"].numpy())
-    assert tape.gradient(tf.reduce_sum(codes), model.encoder.trainable_variables)[0] is None
+    through_code = tape.gradient(codes, model.encoder.trainable_variables)[0]  # (the sum of the codes)
+    assert (through_code is not None) == shared_input_gradient
 
 
 def test_minibatch_stddev_tells_a_repeated_image_from_varied_ones():

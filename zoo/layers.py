@@ -203,15 +203,19 @@ def joint_discriminator(image_shape, code_size: int, architecture: str, widths: 
 # --- image-to-image blocks (CycleGAN, Zhu et al. 2017, Appendix 7.2; CycleIAE, IAE Appendix B.2) ---
 def _noise_batch_norm(h, noise, name: str):
     """Batch norm whose scale and shift are linear functions of the noise (conditional batch norm,
-    IAE Appendix B.2): gamma = 1 + W_g n, beta = W_b n, so different noise draws give different
-    outputs in every layer. Without noise, ordinary batch norm with learned gamma and beta."""
+    IAE Appendix B.2): gamma = 1 + W_g n + b_g, beta = W_b n + b_b, so different noise draws can give
+    different outputs in every layer. W and b start at zero, so the layer starts as plain batch norm
+    (gamma = 1, beta = 0), as conditional batch norm does (de Vries et al. 2017, Dumoulin et al.
+    2017): the input carries the content from the first step and the noise earns its say. (Glorot-
+    initialized W with a 100-D noise moved a generator's output five times more than its input did:
+    docs/cycleiae.md.) Without noise, ordinary batch norm with learned gamma and beta."""
     # Synchronized: under MirroredStrategy the statistics are the global batch's, as on one device.
     if noise is None:
         return layers.BatchNormalization(synchronized=True, name=f"{name}_bn")(h)
     channels = h.shape[-1]
     h = layers.BatchNormalization(center=False, scale=False, synchronized=True, name=f"{name}_bn")(h)
-    gamma = layers.Reshape((1, 1, channels))(layers.Dense(channels, name=f"{name}_gamma")(noise))
-    beta = layers.Reshape((1, 1, channels))(layers.Dense(channels, name=f"{name}_beta")(noise))
+    gamma, beta = (layers.Reshape((1, 1, channels))(
+        layers.Dense(channels, kernel_initializer="zeros", name=f"{name}_{part}")(noise)) for part in ("gamma", "beta"))
     return h * (1.0 + gamma) + beta
 
 

@@ -13,9 +13,9 @@ Phases per minibatch, in order (the IAE's two GANs, Eq. 7, with images for codes
   1. reconstruction_discriminator: D(x, z) -- a PatchGAN on the channels of x and z concatenated --
      learns the positive joint (x, z_hat) = 1 and the negative (x_hat, z_hat) = 0;
   2. reconstruction_generator ("adversarial cycle-consistency"): encoder and decoder move the
-     negative toward the positive label, back-propagating through the negative only (Appendix B.1);
-     the code z_hat, shared with the positive pair, is held fixed in D's input, so the encoder
-     learns through x_hat = g(z_hat, n) (as `iae` does, `shared_input_gradient`);
+     negative toward the positive label, back-propagating through the whole negative example
+     (Appendix B.1): the encoder learns through x_hat = g(z_hat, n) and through z_hat in D's input
+     (`shared_input_gradient=false` holds the code fixed there);
   3. code_discriminator: the regularization GAN on codes, real B images = 1, z_hat = 0;
   4. code_generator: the encoder makes its codes look like B images (imposes B's distribution on
      the code: the translation A -> B).
@@ -37,8 +37,9 @@ class CycleIAEConfig(TranslationConfig):
     model: str = "cycleiae"
     # R1 penalty gamma / 2 * |dD/dx|^2 at positive pairs, as the `iae` (not in the paper; docs/iae.md).
     joint_r1: float = 0.1
-    # True also differentiates D's code input of the negative pair (a literal Appendix B.1).
-    shared_input_gradient: bool = False
+    # Differentiate D's code input of the negative pair (Appendix B.1). The stop-gradient (False) was
+    # made against code inflation, measured for unbounded Gaussian codes; a sigmoid image code cannot inflate.
+    shared_input_gradient: bool = True
     # Not in the paper. Only the regularization GAN keeps the codes informative: a constant encoder
     # with a decoder that draws A images from its noise alone is an equilibrium of the reconstruction
     # GAN (the joints match trivially), so a code discriminator that judges each image alone lets the
