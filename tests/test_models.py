@@ -1,4 +1,5 @@
 """Tests every registered family gets for free, run on each family's tiny presets (digits)."""
+import dataclasses
 import json
 import os
 
@@ -186,3 +187,24 @@ def test_mnist_presets_train_on_the_real_files(preset, mnist_dir, mnist_records,
         overrides.append("labeled_batch_size=8")
     logs = training.run(registry.resolve(preset_name=preset, overrides=overrides), str(tmp_path), verbose=0)
     assert logs and all(np.isfinite(v) for v in logs.values()), logs
+
+
+def test_input_noise_corrupts_the_encoders_training_input_only():
+    """`input_noise`: the encoder sees x + std * noise in the training phases; the reconstruction
+    target and evaluation-time encodings are the clean image."""
+    clean = registry.resolve(preset_name="aae/tiny_semi_supervised")
+    noisy = dataclasses.replace(clean, input_noise=0.3)
+    _, model = training.build(noisy)
+    batch = next(iter(training.train_dataset(noisy)))
+    seen = []
+    encoder = model.encoder
+    model.encoder = lambda inputs, training: seen.append(inputs[0]) or encoder(inputs, training=training)
+    model._seed_step = tf.constant(0)
+    model._encode_train(batch["image"], "test")
+    model.encode(batch["image"], tf.constant([0, 0]))
+    corrupted, evaluated = (np.asarray(x) for x in seen)
+    spread = np.std(corrupted - batch["image"].numpy())
+    assert 0.25 < spread < 0.35
+    np.testing.assert_array_equal(evaluated, batch["image"].numpy())
+    with pytest.raises(ValueError, match="input_noise"):
+        dataclasses.replace(clean, input_noise=-0.1).validate()

@@ -45,6 +45,10 @@ class AutoencoderConfig(configs.Config):
     # (docs/iae.md, "Categorical codes").
     cluster_logit_scale: float = 0.0
     noise_size: int = 0  # encoder input noise n
+    # Gaussian noise of this std added to the encoder's input images in training (every phase; the
+    # decoder still reconstructs the clean image): the AAE's semi-supervised MNIST runs corrupt their
+    # input so (std 0.3, Makhzani et al. 2015, appendix). 0: off.
+    input_noise: float = 0.0
     # Batch normalization after every hidden layer of the encoder and decoder (IAE Appendix B,
     # Tables 1-3; the DCGAN-style networks of the time). Without it every example gets the same GAN
     # gradient on a code layer's bias, the codes move together and a categorical code collapses
@@ -74,6 +78,8 @@ class AutoencoderConfig(configs.Config):
         super().validate()
         if self.code_size < 0 or self.num_clusters < 0 or self.code_size + self.num_clusters == 0:
             raise ValueError(f"the {self.model} needs code_size > 0 or num_clusters > 0")
+        if self.input_noise < 0:
+            raise ValueError(f"input_noise is a standard deviation (>= 0, 0 = off), got {self.input_noise}")
         if self.cluster_logit_scale < 0:
             raise ValueError(f"cluster_logit_scale must be >= 0 (0 = off), got {self.cluster_logit_scale}")
         if configs.num_labels(self) and not self.num_clusters:
@@ -198,10 +204,18 @@ class AAE(ZooModel):
         return tf.random.stateless_normal([batch, self.config.noise_size], seed)
 
     def _encode_train(self, images, draw):
-        """Encoding inside a phase: this replica's slice of the global batch's noise draw."""
+        """Encoding inside a phase: this replica's slice of the global batch's noise draw, of the
+        input corruption too (`input_noise`)."""
         noise = None
         if self.config.noise_size:
             noise = self.replica_slice(lambda n: self._noise(n, self.seed(draw)), tf.shape(images)[0])
+        if self.config.input_noise:
+            images = tf.convert_to_tensor(images, tf.float32)
+            shape = tf.shape(images)
+            corruption = self.replica_slice(
+                lambda n: tf.random.stateless_normal(tf.concat([[n], shape[1:]], 0), self.seed(f"{draw}/input")),
+                shape[0])
+            images = images + self.config.input_noise * corruption
         return self._encode(images, noise, training=True)
 
     def encode(self, images, seed):
