@@ -82,7 +82,8 @@ def _leaky_relu(h):
 
 def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads: dict[str, int],
                   noise_size: int = 0, name: str = "encoder",
-                  standardized_heads: dict[str, float] | None = None, batch_norm: bool = False) -> keras.Model:
+                  standardized_heads: dict[str, float] | None = None, batch_norm: bool = False,
+                  code_batch_norm: bool = False) -> keras.Model:
     """x (and optional noise n) -> a dict of linear heads, e.g. {"z": 8, "y_logits": 10}.
 
     Noise enters by concatenation with the image features: z = f(x, n), the universal approximator
@@ -92,7 +93,9 @@ def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads
     mean logit 0 over a batch, so no category can win for every example (a collapsed categorical
     code), and the logits cannot grow until the softmax saturates and passes no gradient.
     `batch_norm` normalizes every hidden layer (`hidden`), as the Implicit Autoencoders' Appendix B
-    tables and the DCGAN-style networks of the PixelGAN / AAE papers' time do."""
+    tables and the DCGAN-style networks of the PixelGAN / AAE papers' time do; `code_batch_norm`
+    normalizes the other heads too, with a learned scale and offset (Appendix B Table 1's code layer,
+    "FC 20 Linear. BN")."""
     image = keras.Input(image_shape, name="image")
     inputs = [image]
     if architecture == "mlp":
@@ -115,10 +118,14 @@ def image_encoder(image_shape, architecture: str, widths: tuple[int, ...], heads
         layer_name = f"{name}_dense{i}" if architecture == "mlp" else f"{name}_dense"
         h = hidden(h, layers.Dense, width, batch_norm=batch_norm, activation=_relu, name=layer_name)
     outputs = {head: layers.Dense(size, name=f"{name}_{head}")(h) for head, size in heads.items()}
-    for head, scale in (standardized_heads or {}).items():
+    standardized_heads = standardized_heads or {}
+    for head, scale in standardized_heads.items():
         outputs[head] = layers.BatchNormalization(
             center=False, gamma_initializer=keras.initializers.Constant(scale), synchronized=True,
             name=f"{name}_{head}_norm")(outputs[head])
+    for head in heads if code_batch_norm else ():
+        if head not in standardized_heads:
+            outputs[head] = layers.BatchNormalization(synchronized=True, name=f"{name}_{head}_bn")(outputs[head])
     return network(inputs, outputs, name)
 
 
@@ -162,40 +169,47 @@ JOINT_CONDITIONING = ("location_dependent", "location_invariant")
 
 
 def joint_discriminator(image_shape, code_size: int, architecture: str, widths: tuple[int, ...],
-                        conditioning: str = "location_dependent", hidden: int = 1000,
-                        name: str = "joint_discriminator") -> keras.Model:
+                        conditioning: str = "location_dependent", bias_hidden: int = 1000, dense: int = 0,
+                        batch_norm: bool = False, name: str = "joint_discriminator") -> keras.Model:
     """D(x, z) -> logit: the reconstruction GAN's discriminator on (image, code) pairs (IAE Section 2,
     Appendix B). The code enters the first convolution as an adaptive bias:
-      - "location_dependent": a one-layer network of `hidden` ReLU units maps z to an H x W x 1 map
+      - "location_dependent": a one-layer network of `bias_hidden` ReLU units maps z to an H x W x 1 map
         (the first layer's output size), broadcast across its channels;
       - "location_invariant": a linear map of z to a vector of the first layer's channels,
         broadcast over height and width.
-    With the MLP architecture (vector data, e.g. the mixture-of-Gaussians toy) x and z are
-    concatenated."""
+    `dense` > 0 adds a fully connected ReLU layer of that many units before the logit, and
+    `batch_norm` normalizes every hidden layer: Appendix B Table 1's D(x, z) is conv-BN, conv-BN,
+    FC 1024 ReLU BN, FC 1. With the MLP architecture (vector data, e.g. the mixture-of-Gaussians
+    toy) x and z are concatenated."""
     image = keras.Input(image_shape, name="image")
     code = keras.Input((code_size,), name="code")
     configs.check_choice("joint conditioning", conditioning, JOINT_CONDITIONING)
     if architecture == "mlp":
         h = layers.Concatenate()([layers.Flatten()(image), code])
         for i, width in enumerate(widths):
-            h = layers.Dense(width, name=f"{name}_dense{i}")(h)
-            h = layers.LeakyReLU(0.2)(h)
+            h = hidden(h, layers.Dense, width, batch_norm=batch_norm, activation=_leaky_relu,
+                             name=f"{name}_dense{i}")
     elif architecture == "conv":
         _check_downsampling(image_shape, len(widths))
-        h = layers.Conv2D(widths[0], 4, strides=2, padding="same", name=f"{name}_conv0")(image)
+        h = layers.Conv2D(widths[0], 4, strides=2, padding="same", use_bias=not batch_norm, name=f"{name}_conv0")(image)
         height, width = image_shape[0] // 2, image_shape[1] // 2
         if conditioning == "location_dependent":
-            bias = layers.Dense(hidden, activation="relu", name=f"{name}_bias_hidden")(code)
+            bias = layers.Dense(bias_hidden, activation="relu", name=f"{name}_bias_hidden")(code)
             bias = layers.Reshape((height, width, 1))(layers.Dense(height * width, name=f"{name}_bias_map")(bias))
         else:
             bias = layers.Reshape((1, 1, widths[0]))(layers.Dense(widths[0], name=f"{name}_bias_vector")(code))
-        h = layers.LeakyReLU(0.2)(keras.ops.add(h, bias))
+        h = keras.ops.add(h, bias)
+        if batch_norm:
+            h = layers.BatchNormalization(synchronized=True, name=f"{name}_conv0_bn")(h)
+        h = _leaky_relu(h)
         for i, units in enumerate(widths[1:], start=1):
-            h = layers.Conv2D(units, 4, strides=2, padding="same", name=f"{name}_conv{i}")(h)
-            h = layers.LeakyReLU(0.2)(h)
+            h = hidden(h, layers.Conv2D, units, 4, strides=2, padding="same", batch_norm=batch_norm,
+                             activation=_leaky_relu, name=f"{name}_conv{i}")
         h = layers.Flatten()(h)
     else:
         configs.check_choice("architecture", architecture, ARCHITECTURES)
+    if dense:
+        h = hidden(h, layers.Dense, dense, batch_norm=batch_norm, activation=_relu, name=f"{name}_dense")
     logit = layers.Dense(1, name=f"{name}_logit")(h)
     return network([image, code], logit, name)
 

@@ -54,6 +54,10 @@ class AutoencoderConfig(configs.Config):
     # gradient on a code layer's bias, the codes move together and a categorical code collapses
     # (docs/aae.md, "Batch norm"). Not on the code discriminators (the AAE paper's are plain MLPs).
     batch_norm: bool = False
+    # Batch normalization of the code layer too, scale and offset learned (IAE Appendix B Tables 1-3:
+    # "FC 20 Linear. BN"). On a categorical code it keeps any category from winning every example,
+    # the job `cluster_logit_scale` does without an offset; that one takes precedence on the logits.
+    code_batch_norm: bool = False
     discriminator_widths: tuple[int, ...] = (1000, 1000)
     generator_learning_rate: float = 2e-4
     discriminator_learning_rate: float = 2e-4
@@ -136,7 +140,7 @@ class AAE(ZooModel):
                                                   "y_discriminator")
         self.encoder = layers.image_encoder(spec.image_shape, config.architecture, config.widths, heads,
                                             config.noise_size, standardized_heads=standardized,
-                                            batch_norm=config.batch_norm)
+                                            batch_norm=config.batch_norm, code_batch_norm=config.code_batch_norm)
         self.decoder = self.make_decoder()
 
     @staticmethod

@@ -51,6 +51,11 @@ class ImplicitConfig(AutoencoderConfig):
     joint_discriminator_widths: tuple[int, ...] = (64, 128)  # conv filters (MLP units for vectors) of D(x, z)
     joint_conditioning: str = "location_dependent"  # or "location_invariant"
     joint_hidden: int = 1000  # ReLU units of the location-dependent bias network
+    # D(x, z)'s own network when it differs from the encoder's ("" = `architecture`): Appendix B Table 1
+    # pairs MLP encoders / decoders on MNIST with a convolutional D(x, z).
+    joint_architecture: str = ""
+    joint_dense: int = 0  # a fully connected ReLU layer before D(x, z)'s logit (Table 1: 1024); 0 = none
+    joint_batch_norm: bool = False  # batch norm after D(x, z)'s hidden layers (Table 1)
     # R1 penalty (Mescheder et al. 2018), gamma / 2 * |dD/dx|^2 at positive pairs: not in the paper;
     # without it the deterministic IAE's reconstructions collapse onto one image (docs/iae.md).
     joint_r1: float = 0.1
@@ -72,6 +77,10 @@ class ImplicitConfig(AutoencoderConfig):
         if self.decoder_noise_size < 0:
             raise ValueError(f"decoder_noise_size must be >= 0, got {self.decoder_noise_size}")
         configs.check_choice("joint_conditioning", self.joint_conditioning, layers.JOINT_CONDITIONING)
+        if self.joint_architecture:
+            configs.check_choice("joint_architecture", self.joint_architecture, layers.ARCHITECTURES)
+        if self.joint_dense < 0:
+            raise ValueError(f"joint_dense must be >= 0 (0 = none), got {self.joint_dense}")
         configs.check_choice("output", self.output, layers.DECODER_OUTPUTS)
 
 
@@ -89,8 +98,9 @@ class IAE(AAE):
     def __init__(self, config: IAEConfig, spec):
         super().__init__(config, spec)
         self.joint_discriminator = layers.joint_discriminator(
-            spec.image_shape, self.code_dim, config.architecture, config.joint_discriminator_widths,
-            config.joint_conditioning, config.joint_hidden)
+            spec.image_shape, self.code_dim, config.joint_architecture or config.architecture,
+            config.joint_discriminator_widths, config.joint_conditioning, config.joint_hidden,
+            dense=config.joint_dense, batch_norm=config.joint_batch_norm)
 
     @classmethod
     def plan(cls, config):
@@ -236,3 +246,21 @@ _FASHION = dataclasses.replace(_BASE, dataset="fashion_mnist", code_size=0, deco
 registry.register_preset("iae/fashion_mnist_clustering", dataclasses.replace(_FASHION, num_clusters=30))
 registry.register_preset("iae/fashion_mnist_semi_supervised", dataclasses.replace(
     _FASHION, num_clusters=10, num_labels=100))
+
+# MNIST as Appendix B Table 1 builds it: FC 2000 - FC 2000 encoder and decoder with batch norm after
+# every hidden layer and after the code layer, D(x, z) conv 64 - conv 128 - FC 1024 with batch norm,
+# a 2000-2000 regularization discriminator (B.1), location-invariant conditioning for clustering and
+# semi-supervised learning (B.1), the encoder's gradient through the whole negative pair and no R1
+# (the paper's reconstruction GAN; `joint_r1` / `shared_input_gradient` switch them).
+# python -m zoo.train --preset=iae/mnist_clustering --set source_dir=../shared/data/mnist \
+#     --workdir=runs/iae_mnist_cl
+_MNIST = dataclasses.replace(
+    _BASE, dataset="mnist", architecture="mlp", widths=(2000, 2000), discriminator_widths=(2000, 2000),
+    batch_norm=True, code_batch_norm=True, joint_architecture="conv", joint_discriminator_widths=(64, 128),
+    joint_dense=1024, joint_batch_norm=True, joint_conditioning="location_invariant", joint_r1=0.0,
+    shared_input_gradient=True, code_size=0, decoder_noise_size=10, steps=3000, checkpoint_every=500,
+    image_every=1000)
+registry.register_preset("iae/mnist_clustering", dataclasses.replace(_MNIST, num_clusters=30))
+# python -m zoo.train --preset=iae/mnist_semi_supervised --set source_dir=../shared/data/mnist \
+#     --workdir=runs/iae_mnist_ss
+registry.register_preset("iae/mnist_semi_supervised", dataclasses.replace(_MNIST, num_clusters=10, num_labels=100))
