@@ -187,8 +187,7 @@ def joint_discriminator(image_shape, code_size: int, architecture: str, widths: 
     if architecture == "mlp":
         h = layers.Concatenate()([layers.Flatten()(image), code])
         for i, width in enumerate(widths):
-            h = hidden(h, layers.Dense, width, batch_norm=batch_norm, activation=_leaky_relu,
-                             name=f"{name}_dense{i}")
+            h = hidden(h, layers.Dense, width, batch_norm=batch_norm, activation=_leaky_relu, name=f"{name}_dense{i}")
     elif architecture == "conv":
         _check_downsampling(image_shape, len(widths))
         h = layers.Conv2D(widths[0], 4, strides=2, padding="same", use_bias=not batch_norm, name=f"{name}_conv0")(image)
@@ -204,7 +203,7 @@ def joint_discriminator(image_shape, code_size: int, architecture: str, widths: 
         h = _leaky_relu(h)
         for i, units in enumerate(widths[1:], start=1):
             h = hidden(h, layers.Conv2D, units, 4, strides=2, padding="same", batch_norm=batch_norm,
-                             activation=_leaky_relu, name=f"{name}_conv{i}")
+                       activation=_leaky_relu, name=f"{name}_conv{i}")
         h = layers.Flatten()(h)
     else:
         configs.check_choice("architecture", architecture, ARCHITECTURES)
