@@ -140,3 +140,44 @@ def test_fiae_image_r1_penalizes_the_discriminator_slope_at_data_and_reports_the
         runs[gamma] = loss, [v.numpy() for v in model.image_discriminator.trainable_variables]
     assert runs[0.0][0] == pytest.approx(runs[100.0][0])  # same init, same draws: the GAN part alone
     assert any(not np.allclose(a, b) for a, b in zip(runs[0.0][1], runs[100.0][1]))
+
+
+class _CodeSpy:
+    """Stands in for D(x, z), recording the codes it is shown."""
+
+    def __init__(self, discriminator):
+        self.discriminator, self.codes = discriminator, []
+
+    def __call__(self, inputs, training=False):
+        self.codes.append(inputs[1])
+        return self.discriminator(inputs, training=training)
+
+
+def _fiae_generator_step(monkeypatch, *overrides):
+    config = registry.resolve(preset_name="fiae/tiny", overrides=["code_size=0", "num_clusters=4", *overrides])
+    model = training.build(config)[1]
+    spy = _CodeSpy(model.joint_discriminator)
+    monkeypatch.setattr(model, "joint_discriminator", spy, raising=False)
+    model._seed_step = tf.constant(0)
+    metrics = model.reconstruction_generator_phase({"image": tf.constant(data.arrays("digits", "train")["image"][:8])})
+    return metrics, spy.codes, [v.numpy() for v in model.decoder.trainable_variables]
+
+
+def test_fiae_positive_pair_gradient_moves_the_generator_through_the_prior_pair(monkeypatch):
+    """Section 4: with the switch the generator also learns from the positive pair (g(z, n), z)."""
+    _, codes, negative_only = _fiae_generator_step(monkeypatch)
+    assert len(codes) == 1 and not np.allclose(tf.reduce_max(codes[0], -1).numpy(), 1.0)  # q's soft code only
+    _, codes, both = _fiae_generator_step(monkeypatch, "positive_pair_gradient=true")
+    assert len(codes) == 2 and np.allclose(tf.reduce_sum(codes[1], -1).numpy(), 1.0)
+    assert set(np.unique(codes[1].numpy())) <= {0.0, 1.0}  # the prior's one-hot z
+    assert any(not np.allclose(a, b) for a, b in zip(negative_only, both))
+
+
+def test_fiae_code_information_term_reaches_the_generator(monkeypatch):
+    metrics, _, without = _fiae_generator_step(monkeypatch)
+    assert "code_information_loss" not in metrics
+    metrics, _, with_term = _fiae_generator_step(monkeypatch, "code_information=1")
+    assert 0.0 < float(metrics["code_information_loss"]) < 10.0
+    assert any(not np.allclose(a, b) for a, b in zip(without, with_term))
+    with pytest.raises(ValueError, match="categorical"):
+        registry.resolve(preset_name="fiae/tiny", overrides=["code_information=1"])

@@ -46,6 +46,22 @@ class FIAEConfig(ImplicitConfig):
     # R1 penalty gamma / 2 * |dD/dx|^2 on the image discriminator at data (not in the paper): without
     # it the image GAN's discriminator wins and the generator collapses onto one image (docs/iae.md, FIAE).
     image_r1: float = 0.0
+    # Section 4: the reconstruction GAN trains the conditional likelihood p(x | z) as well as the
+    # posterior. True also moves the positive pair (x, z), x = g(z, n), toward the negative label
+    # (the generator's side of the joint GAN, as in ALI); False trains the generator only through
+    # the negative pair's code z_hat = f(g(z, n), eps), the IAE's negative-only rule (Appendix B.1).
+    positive_pair_gradient: bool = False
+    # Not in the paper: InfoGAN's mutual-information term (Chen et al. 2016, Eq. 5), this weight times
+    # -log q(y = z | g(z, n)) on the generator and the recognition network, for a categorical z. The
+    # reconstruction GAN alone has an exact optimum where x is independent of z (docs/results.md, FIAE).
+    code_information: float = 0.0
+
+    def validate(self) -> None:
+        super().validate()
+        if self.code_information < 0:
+            raise ValueError(f"code_information must be >= 0, got {self.code_information}")
+        if self.code_information and not self.num_clusters:
+            raise ValueError("code_information needs a categorical z (num_clusters > 0)")
 
 
 @registry.register_family("fiae", FIAEConfig)
@@ -69,7 +85,8 @@ class FIAE(IAE):
             metric_names = ("image_discriminator_loss", "image_generator_loss")
         phases.update(reconstruction_discriminator=("joint_discriminator",),
                       reconstruction_generator=("encoder", "decoder"))
-        return phases, metric_names + ("reconstruction_discriminator_loss", "reconstruction_generator_loss")
+        metric_names += ("reconstruction_discriminator_loss", "reconstruction_generator_loss")
+        return phases, metric_names + (("code_information_loss",) if config.code_information else ())
 
     def make_optimizer(self, phase):
         config = self.config
@@ -138,14 +155,14 @@ class FIAE(IAE):
         return {"image_generator_loss": loss}
 
     def _code_reconstruction(self, batch):
-        """(x, z, z_hat): x = g(z, n) from the prior, z_hat = f(x, eps)."""
+        """(x, z, q's heads): x = g(z, n) from the prior, q's heads on x (z_hat = their "code")."""
         code, generated = self._generated(batch, "fiae/prior", "fiae/generator_noise")
-        inferred = self._encode_train(generated, "fiae/recognition_noise")["code"]
-        return generated, code, inferred
+        return generated, code, self._encode_train(generated, "fiae/recognition_noise")
 
     def reconstruction_discriminator_phase(self, data):
         """D(x, z): positive (x, z) ~ p(x, z), negative (x, z_hat) ~ s(x, z) (Eq. 12)."""
-        generated, code, inferred = self._code_reconstruction(tf.shape(data["image"])[0])
+        generated, code, heads = self._code_reconstruction(tf.shape(data["image"])[0])
+        inferred = heads["code"]
         with tf.GradientTape() as tape:
             loss, gan_loss = self.joint_discriminator_loss((generated, code), (generated, inferred))
         self.apply_phase("reconstruction_discriminator", tape, loss)
@@ -153,13 +170,22 @@ class FIAE(IAE):
 
     def reconstruction_generator_phase(self, data):
         """The negative (x, z_hat) moves toward the positive label; x, shared with the positive, is
-        held fixed in D's input."""
+        held fixed in D's input. With `positive_pair_gradient` the positive (x, z) also moves toward
+        the negative label through x = g(z, n); with `code_information`, InfoGAN's term is added."""
+        config = self.config
         with tf.GradientTape() as tape:
-            generated, _, inferred = self._code_reconstruction(tf.shape(data["image"])[0])
-            shown = generated if self.config.shared_input_gradient else tf.stop_gradient(generated)
-            loss = losses.generator_loss(self.joint_discriminator([shown, inferred], training=True))
+            generated, code, heads = self._code_reconstruction(tf.shape(data["image"])[0])
+            shown = generated if config.shared_input_gradient else tf.stop_gradient(generated)
+            loss = losses.generator_loss(self.joint_discriminator([shown, heads["code"]], training=True))
+            metrics = {"reconstruction_generator_loss": loss}
+            if config.positive_pair_gradient:
+                loss += losses.sigmoid_cross_entropy(0.0, self.joint_discriminator([generated, code], training=True))
+            if config.code_information:
+                information = losses.softmax_cross_entropy(tf.argmax(code, axis=-1), heads["y_logits"])
+                loss += config.code_information * information
+                metrics["code_information_loss"] = information
         self.apply_phase("reconstruction_generator", tape, loss)
-        return {"reconstruction_generator_loss": loss}
+        return metrics
 
 
 _BASE = FIAEConfig()
