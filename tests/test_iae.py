@@ -181,3 +181,29 @@ def test_fiae_code_information_term_reaches_the_generator(monkeypatch):
     assert any(not np.allclose(a, b) for a, b in zip(without, with_term))
     with pytest.raises(ValueError, match="categorical"):
         registry.resolve(preset_name="fiae/tiny", overrides=["code_information=1"])
+
+
+def _stack(network):
+    return [(type(layer).__name__, getattr(layer, "units", None) or getattr(layer, "filters", None))
+            for layer in network.layers if not isinstance(layer, tf.keras.layers.InputLayer)]
+
+
+def test_mnist_presets_build_appendix_b_table_1():
+    """iae/mnist_*: FC 2000 - FC 2000 encoder / decoder with BN after every hidden layer and after
+    the code layer, D(x, z) conv 64 - conv 128 - FC 1024 with BN, a 2000-2000 regularization D
+    (shapes on `digits`' 8 x 8 images; parameter counts by the table's layer sizes)."""
+    config = registry.resolve(preset_name="iae/mnist_deterministic", dataset="digits", overrides=["adversarial=true"])
+    model = training.build(config)[1]
+    pixels, hidden, code = 64, 2000, 20
+    block = [("Dense", hidden), ("BatchNormalization", None), ("ReLU", None)]
+    assert _stack(model.encoder) == [("Flatten", None), *block, *block, ("Dense", code),
+                                         ("BatchNormalization", None), ("Activation", None)]
+    assert _stack(model.decoder)[:6] == block * 2 and _stack(model.decoder)[6] == ("Dense", pixels)
+    norm = 4 * hidden  # gamma, beta, moving mean and variance; hidden Dense layers have no bias before BN
+    assert model.encoder.count_params() == pixels * hidden + norm + hidden * hidden + norm + (hidden + 1) * code + 4 * code
+    assert model.decoder.count_params() == code * hidden + norm + hidden * hidden + norm + (hidden + 1) * pixels
+    joint = [name for name, _ in _stack(model.joint_discriminator)]
+    assert [unit for name, unit in _stack(model.joint_discriminator) if name in ("Conv2D", "Dense")][-4:] == \
+        [64, 128, 1024, 1]
+    assert joint.count("BatchNormalization") == 3
+    assert [unit for name, unit in _stack(model.z_discriminator) if name == "Dense"] == [2000, 2000, 1]

@@ -178,7 +178,8 @@ def mnist_records(tmp_path_factory):
 
 @pytest.mark.parametrize("preset", ["aae/mnist_clustering", "aae/mnist_semi_supervised", "pixelgan/mnist_clustering",
                                     "pixelgan/mnist_semi_supervised", "pixelgan/mnist_gaussian", "pixelcnn/mnist_rf9",
-                                    "iae/mnist_clustering", "iae/mnist_semi_supervised"])
+                                    "iae/mnist_clustering", "iae/mnist_semi_supervised", "iae/mnist_deterministic",
+                                    "iae/mnist_stochastic"])
 def test_mnist_presets_train_on_the_real_files(preset, mnist_dir, mnist_records, tmp_path):
     """The MNIST presets as they are (networks, batch norm, noise, decoders), two steps of small
     batches on the real IDX files."""

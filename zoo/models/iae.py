@@ -225,19 +225,31 @@ registry.register_preset("iae/tiny_semi_supervised", dataclasses.replace(
     _TINY, code_size=0, num_clusters=10, num_labels=10, joint_conditioning="location_invariant", adversarial=True))
 
 
-def _paper_preset(name, dataset, code_size, noise_size, widths, **changes):
-    """Appendix Tables 1-3: conv encoder / decoder / D(x, z) sized by widths; one shape for all."""
-    return registry.register_preset(f"iae/{name}", dataclasses.replace(
-        _BASE, dataset=dataset, widths=widths, joint_discriminator_widths=widths, code_size=code_size,
-        decoder_noise_size=noise_size, steps=10000, checkpoint_every=1000, image_every=1000, **changes))
+# MNIST as Appendix B Table 1 builds it: FC 2000 - FC 2000 encoder and decoder with batch norm after
+# every hidden layer and after the code layer, D(x, z) conv 64 - conv 128 - FC 1024 with batch norm,
+# a 2000-2000 regularization discriminator (B.1), the encoder's gradient through the whole negative
+# pair and no R1 (the paper's reconstruction GAN; `joint_r1` / `shared_input_gradient` switch them).
+_TABLE1 = dict(
+    architecture="mlp", widths=(2000, 2000), discriminator_widths=(2000, 2000), batch_norm=True,
+    code_batch_norm=True, joint_architecture="conv", joint_discriminator_widths=(64, 128), joint_dense=1024,
+    joint_batch_norm=True, joint_r1=0.0, shared_input_gradient=True)
+
+
+def _paper_preset(name, dataset, code_size, noise_size, widths=(64, 128, 256), **changes):
+    """Appendix Tables 2-3 by size: conv encoder / decoder / D(x, z) sized by widths, batch norm
+    after every hidden layer (Table 1's MNIST networks are `_TABLE1`'s, passed as changes)."""
+    fields = dict(dataset=dataset, widths=widths, joint_discriminator_widths=widths, code_size=code_size,
+                  decoder_noise_size=noise_size, steps=10000, checkpoint_every=1000, image_every=1000,
+                  batch_norm=True, joint_batch_norm=True)
+    return registry.register_preset(f"iae/{name}", dataclasses.replace(_BASE, **{**fields, **changes}))
 
 
 # Fig. 2 on MNIST (or Fashion-MNIST with --dataset): a 20-D deterministic autoencoder, and stochastic
 # decoders that leave the low-level information to a 100-D noise (10-D and 5-D codes).
-_paper_preset("mnist_deterministic", "mnist", 20, 0, (64, 128))
-_paper_preset("mnist_stochastic", "mnist", 20, 100, (64, 128))
-_paper_preset("svhn_stochastic", "svhn_cropped", 75, 1000, (64, 128, 256))
-_paper_preset("celeba_stochastic", "celeb_a", 50, 1000, (64, 128, 256), image_size=48)
+_paper_preset("mnist_deterministic", "mnist", 20, 0, **_TABLE1)
+_paper_preset("mnist_stochastic", "mnist", 20, 100, **_TABLE1)
+_paper_preset("svhn_stochastic", "svhn_cropped", 75, 1000)
+_paper_preset("celeba_stochastic", "celeb_a", 50, 1000, image_size=48)
 # Fashion-MNIST tables (experiments.fashion_mnist_table): Fig. 6's 30-way categorical code with a
 # 10-D decoder noise, and the semi-supervised 10-way code with the same noise, at the AAE's budget.
 # Their categorical logits are standardized over each batch (`cluster_logit_scale`): without it the code collapses.
@@ -247,19 +259,13 @@ registry.register_preset("iae/fashion_mnist_clustering", dataclasses.replace(_FA
 registry.register_preset("iae/fashion_mnist_semi_supervised", dataclasses.replace(
     _FASHION, num_clusters=10, num_labels=100))
 
-# MNIST as Appendix B Table 1 builds it: FC 2000 - FC 2000 encoder and decoder with batch norm after
-# every hidden layer and after the code layer, D(x, z) conv 64 - conv 128 - FC 1024 with batch norm,
-# a 2000-2000 regularization discriminator (B.1), location-invariant conditioning for clustering and
-# semi-supervised learning (B.1), the encoder's gradient through the whole negative pair and no R1
-# (the paper's reconstruction GAN; `joint_r1` / `shared_input_gradient` switch them).
+# Clustering and semi-supervised learning on MNIST: Table 1's networks with location-invariant
+# conditioning (B.1).
 # python -m zoo.train --preset=iae/mnist_clustering --set source_dir=../shared/data/mnist \
 #     --workdir=runs/iae_mnist_cl
 _MNIST = dataclasses.replace(
-    _BASE, dataset="mnist", architecture="mlp", widths=(2000, 2000), discriminator_widths=(2000, 2000),
-    batch_norm=True, code_batch_norm=True, joint_architecture="conv", joint_discriminator_widths=(64, 128),
-    joint_dense=1024, joint_batch_norm=True, joint_conditioning="location_invariant", joint_r1=0.0,
-    shared_input_gradient=True, code_size=0, decoder_noise_size=10, steps=3000, checkpoint_every=500,
-    image_every=1000)
+    _BASE, dataset="mnist", **_TABLE1, joint_conditioning="location_invariant", code_size=0,
+    decoder_noise_size=10, steps=3000, checkpoint_every=500, image_every=1000)
 registry.register_preset("iae/mnist_clustering", dataclasses.replace(_MNIST, num_clusters=30))
 # python -m zoo.train --preset=iae/mnist_semi_supervised --set source_dir=../shared/data/mnist \
 #     --workdir=runs/iae_mnist_ss
