@@ -12,6 +12,7 @@ flags.DEFINE_integer("steps", None, "training steps per run (default: each prese
 flags.DEFINE_string("dataset", "fashion_mnist", "dataset of every run")
 flags.DEFINE_integer("seed", 0, "run seed")
 flags.DEFINE_multi_string("set", [], "extra config overrides for every run, e.g. --set=jit_compile=false")
+flags.DEFINE_list("only", [], "train and show only the runs whose names start with one of these (default: all)")
 FLAGS = flags.FLAGS
 
 
@@ -19,6 +20,11 @@ def train_runs(runs: dict[str, tuple[str, list[str]]], root: str) -> dict[str, s
     """name -> (preset, overrides): trains each run in <root>/<name> and returns name -> workdir."""
     from zoo import registry, training
 
+    if FLAGS.only:
+        chosen = {name: run for name, run in runs.items() if name.startswith(tuple(FLAGS.only))}
+        if not chosen:
+            raise ValueError(f"--only={','.join(FLAGS.only)} matches none of the runs: {', '.join(runs)}")
+        runs = chosen
     workdirs = {}
     for name, (preset, overrides) in runs.items():
         config = registry.resolve(preset_name=preset, dataset=FLAGS.dataset, steps=FLAGS.steps, seed=FLAGS.seed,

@@ -43,6 +43,17 @@ def test_figure_scripts_train_their_runs_and_draw(figure, tmp_path):
     assert out.stat().st_size > 0
 
 
+def test_only_trains_and_shows_the_chosen_runs(tmp_path):
+    command = [sys.executable, "-m", "experiments.iae_fig2", "--dataset=digits", "--steps=2", "--set=jit_compile=false",
+               f"--workdir={tmp_path / 'runs'}", f"--out={tmp_path / 'figure.png'}"]
+    result = subprocess.run(command + ["--only=deterministic"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [path.name for path in (tmp_path / "runs").iterdir()] == ["deterministic, 20-D code"]
+    assert "| deterministic, 20-D code |" in result.stdout and "100-D noise |" not in result.stdout
+    refused = subprocess.run(command + ["--only=nothing"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "matches none of the runs" in refused.stderr
+
+
 @pytest.mark.parametrize("script,size,table_row", [("iae_fig5_mog", "--samples=500", "| IAE |"),
                                                    ("fiae_fig11_posteriors", "--draws=100", "| FIAE |")])
 def test_toy_experiments_train_measure_and_draw(script, size, table_row, tmp_path):
