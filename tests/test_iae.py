@@ -12,13 +12,14 @@ def _model(*overrides):
 
 
 class _Spy:
-    """Stands in for D(x, z), recording the images it is shown."""
+    """Stands in for D(x, z), recording the images and codes it is shown."""
 
     def __init__(self, discriminator):
-        self.discriminator, self.images = discriminator, []
+        self.discriminator, self.images, self.codes = discriminator, [], []
 
     def __call__(self, inputs, training=False):
         self.images.append(inputs[0])
+        self.codes.append(inputs[1])
         return self.discriminator(inputs, training=training)
 
 
@@ -142,21 +143,10 @@ def test_fiae_image_r1_penalizes_the_discriminator_slope_at_data_and_reports_the
     assert any(not np.allclose(a, b) for a, b in zip(runs[0.0][1], runs[100.0][1]))
 
 
-class _CodeSpy:
-    """Stands in for D(x, z), recording the codes it is shown."""
-
-    def __init__(self, discriminator):
-        self.discriminator, self.codes = discriminator, []
-
-    def __call__(self, inputs, training=False):
-        self.codes.append(inputs[1])
-        return self.discriminator(inputs, training=training)
-
-
 def _fiae_generator_step(monkeypatch, *overrides):
     config = registry.resolve(preset_name="fiae/tiny", overrides=["code_size=0", "num_clusters=4", *overrides])
     model = training.build(config)[1]
-    spy = _CodeSpy(model.joint_discriminator)
+    spy = _Spy(model.joint_discriminator)
     monkeypatch.setattr(model, "joint_discriminator", spy, raising=False)
     model._seed_step = tf.constant(0)
     metrics = model.reconstruction_generator_phase({"image": tf.constant(data.arrays("digits", "train")["image"][:8])})
