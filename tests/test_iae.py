@@ -190,7 +190,8 @@ def test_mnist_presets_build_appendix_b_table_1():
                                          ("BatchNormalization", None), ("Activation", None)]
     assert _stack(model.decoder)[:6] == block * 2 and _stack(model.decoder)[6] == ("Dense", pixels)
     norm = 4 * hidden  # gamma, beta, moving mean and variance; hidden Dense layers have no bias before BN
-    assert model.encoder.count_params() == pixels * hidden + norm + hidden * hidden + norm + (hidden + 1) * code + 4 * code
+    assert model.encoder.count_params() == (pixels * hidden + norm + hidden * hidden + norm + (hidden + 1) * code
+                                            + 4 * code)
     assert model.decoder.count_params() == code * hidden + norm + hidden * hidden + norm + (hidden + 1) * pixels
     joint = [name for name, _ in _stack(model.joint_discriminator)]
     assert [unit for name, unit in _stack(model.joint_discriminator) if name in ("Conv2D", "Dense")][-4:] == \
