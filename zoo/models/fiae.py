@@ -162,9 +162,8 @@ class FIAE(IAE):
     def reconstruction_discriminator_phase(self, data):
         """D(x, z): positive (x, z) ~ p(x, z), negative (x, z_hat) ~ s(x, z) (Eq. 12)."""
         generated, code, heads = self._code_reconstruction(tf.shape(data["image"])[0])
-        inferred = heads["code"]
         with tf.GradientTape() as tape:
-            loss, gan_loss = self.joint_discriminator_loss((generated, code), (generated, inferred))
+            loss, gan_loss = self.joint_discriminator_loss((generated, code), (generated, heads["code"]))
         self.apply_phase("reconstruction_discriminator", tape, loss)
         return {"reconstruction_discriminator_loss": gan_loss}
 
