@@ -114,6 +114,46 @@ def test_fast_sampler_draws_what_the_naive_one_draws(shape, output, conditioning
     assert not np.array_equal(fast, again)
 
 
+def _consistent(network, images, uniform, code):
+    """Per value: the interval of uniforms that the network's own logits on `images` map to the
+    drawn value (the inverse-CDF draw), and the distance of the sampler's uniform outside it."""
+    logits = network(tf.constant(images), code).numpy()
+    if network.output_kind == "bernoulli":
+        p = 1 / (1 + np.exp(-logits.astype(np.float64)))
+        low, high = np.where(images > 0.5, 0.0, p), np.where(images > 0.5, p, 1.0)
+    else:
+        cdf = np.cumsum(tf.nn.softmax(logits).numpy().astype(np.float64), axis=-1)
+        level = np.round(images * 255).astype(int)[..., None]
+        high = np.take_along_axis(cdf, level, axis=-1)[..., 0]
+        low = np.where(level[..., 0] > 0, np.take_along_axis(cdf, np.maximum(level - 1, 0), axis=-1)[..., 0], 0.0)
+    return np.maximum(low - uniform, 0) + np.maximum(uniform - high, 0)
+
+
+@pytest.mark.parametrize("precision,rounding", [("float32", 1e-5), ("mixed_bfloat16", 0.03)])
+@pytest.mark.parametrize("shape,output,conditioning,gated,receptive_field,stacks", VARIANTS[:4])
+def test_fast_sampler_draws_what_the_network_says(shape, output, conditioning, gated, receptive_field, stacks,
+                                                  precision, rounding):
+    """Under `mixed_bfloat16` the cached sampler (one-position matmuls) and the whole-image
+    convolutions round differently, so the two samplers' images may part where a uniform falls
+    within bfloat16's rounding of a CDF boundary. What must hold at each precision: every drawn
+    value is the one the network's own logits on the finished image give its uniform, up to that
+    rounding."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        network = _network(shape, output, conditioning, gated, receptive_field, stacks=stacks)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    code = tf.random.normal([4, 4], seed=3) if conditioning != "none" else None
+    seed = tf.constant([5, 6])
+    images = tf.function(network.sample_fast)(4, seed, code).numpy()
+    assert images.dtype == np.float32 and len(np.unique(images)) > 1
+    assert network.conv_logits.compute_dtype == precision.split("_")[-1]
+    assert network.conv_logits.kernel.dtype == "float32"
+    miss = _consistent(network, images, network.uniforms(4, seed).numpy(), code)
+    assert miss.max() < rounding and np.mean(miss == 0) > 0.97, (miss.max(), np.mean(miss == 0))
+
+
 @pytest.mark.parametrize("shape,output,conditioning,gated,receptive_field,stacks", [VARIANTS[1], VARIANTS[3]])
 def test_compiled_fast_sampler_draws_what_the_naive_one_draws(shape, output, conditioning, gated, receptive_field,
                                                               stacks):

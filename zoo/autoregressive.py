@@ -90,16 +90,20 @@ class MaskedConv2D(keras.layers.Layer):
         self.mask = causal_mask(self.kernel_shape, in_features, self.filters, self.mask_type, self.groups)
 
     def masked_kernel(self):
-        return self.kernel * self.mask
+        """The kernel times its mask (in float32, so the mask is exact) in the compute dtype."""
+        return tf.cast(self.kernel * self.mask, self.compute_dtype)
+
+    def compute_bias(self):
+        return tf.cast(self.bias, self.compute_dtype)
 
     def call(self, x):
-        return tf.nn.conv2d(x, self.masked_kernel(), strides=1, padding="SAME") + self.bias
+        return tf.nn.conv2d(x, self.masked_kernel(), strides=1, padding="SAME") + self.compute_bias()
 
     def rows_cache(self, width, batch, features):
         """A cache of this layer's input over the r + 1 rows the causal kernel reads (rows below
         the center are masked): [r + 1, W + 2c, B, C] (r, c: row and column radius), oldest row
         first, the current row last. Zeros stand for the SAME padding around the image."""
-        return tf.zeros([self.row_radius + 1, width + 2 * self.column_radius, batch, features])
+        return tf.zeros([self.row_radius + 1, width + 2 * self.column_radius, batch, features], self.compute_dtype)
 
     def next_row(self, rows):
         """The cache at the start of a new image row: the oldest row dropped, a zero row appended.
@@ -108,11 +112,12 @@ class MaskedConv2D(keras.layers.Layer):
 
     def write(self, rows, j, value):
         """rows with the input at column j of the current row set to value [B, C]."""
+        value = tf.cast(value, rows.dtype)
         return tf.tensor_scatter_nd_update(rows, [[self.row_radius, j + self.column_radius]], value[None])
 
     def write_row(self, rows, values):
         """rows with the whole current row set to values [W, B, C]."""
-        padded = tf.pad(values, [[self.column_radius, self.column_radius], [0, 0], [0, 0]])
+        padded = tf.pad(tf.cast(values, rows.dtype), [[self.column_radius, self.column_radius], [0, 0], [0, 0]])
         return tf.concat([rows[:-1], padded[None]], axis=0)
 
     def step_kernel(self):
@@ -158,7 +163,7 @@ class PixelCNN(keras.layers.Layer):
     def __init__(self, image_shape, features: int = 64, blocks: int = 12, receptive_field: int = 0,
                  gated: bool = False, output: str = "categorical", output_features: int = 0,
                  conditioning: str = "none", jit_sampler: bool = False, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(autocast=False, **kwargs)
         self._set_up(image_shape, features, output, conditioning, jit_sampler)
         height, width, channels = self.image_shape
         groups = channels
@@ -235,6 +240,8 @@ class PixelCNN(keras.layers.Layer):
         return tf.nn.relu(filtered) if gate is None else tf.tanh(filtered) * tf.sigmoid(gate)
 
     def _shape_logits(self, logits):
+        """float32 logits (whatever the layers compute in) in the output's shape."""
+        logits = tf.cast(logits, tf.float32)
         if self.levels == 1:
             return logits
         channels = self.image_shape[-1]
@@ -347,6 +354,7 @@ class PixelCNN(keras.layers.Layer):
         return images if self.levels == 1 else tf.round(images * (_LEVELS - 1)) / (_LEVELS - 1)
 
     def _step_logits(self, logits):
+        logits = tf.cast(logits, tf.float32)
         return tf.reshape(logits, [-1, self.image_shape[-1], self.levels]) if self.levels > 1 else logits
 
     def _sampler(self, n, code):
@@ -360,7 +368,7 @@ class PixelCNN(keras.layers.Layer):
         for b, block in enumerate(self.blocks):
             layers.update({f"block{b}_{part}": layer for part, layer in block.items()})
         kernel = {name: layer.step_kernel() for name, layer in layers.items()}
-        bias = {name: layer.bias + vectors[name] if name in vectors else layer.bias for name, layer in layers.items()}
+        bias = {name: layer.compute_bias() + vectors.get(name, 0.0) for name, layer in layers.items()}
         if spatial_map is not None:  # the location-dependent map joins conv_in's bias, per pixel
             spatial_map = tf.transpose(spatial_map[..., 0], [1, 2, 0])[..., None]  # [H, W, B, 1]
 
@@ -411,7 +419,7 @@ class GatedPixelCNN(PixelCNN):
     def __init__(self, image_shape, features: int = 64, blocks: int = 12, receptive_field: int = 0,
                  output: str = "categorical", output_features: int = 0, conditioning: str = "none",
                  jit_sampler: bool = False, **kwargs):
-        keras.layers.Layer.__init__(self, **kwargs)
+        keras.layers.Layer.__init__(self, autocast=False, **kwargs)
         self._set_up(image_shape, features, output, conditioning, jit_sampler)
         height, width, channels = self.image_shape
         self.features = features
@@ -479,11 +487,12 @@ class GatedPixelCNN(PixelCNN):
         width, features = self.image_shape[1], self.features
         vectors, spatial_map = self._conditioning(code)
         def bias(name, layer):
-            return layer.bias + vectors[name] if name in vectors else layer.bias
+            return layer.compute_bias() + vectors.get(name, 0.0)
 
         kernel = {(layer, part): parts[part].step_kernel() for layer, parts in enumerate(self.stack)
                   for part in ("filter", "gate", "out")}
-        h_bias = [tf.concat([parts["filter"].bias, parts["gate"].bias], axis=-1) + vectors.get(f"layer{layer}_h", 0.0)
+        h_bias = [tf.concat([parts["filter"].compute_bias(), parts["gate"].compute_bias()], axis=-1)
+                  + vectors.get(f"layer{layer}_h", 0.0)
                   for layer, parts in enumerate(self.stack)]
         out_kernel, out_bias = self.conv_out.step_kernel(), bias("conv_out", self.conv_out)
         logits_kernel, logits_bias = self.conv_logits.step_kernel(), bias("conv_logits", self.conv_logits)
@@ -520,7 +529,7 @@ class GatedPixelCNN(PixelCNN):
                 pre = pre + h_bias[layer] + links[layer][j]
                 if layer == 0 and spatial_map is not None:
                     pre = pre + spatial_map[i, j]
-                out = tf.matmul(self._gate(pre), kernel[layer, "out"]) + parts["out"].bias
+                out = tf.matmul(self._gate(pre), kernel[layer, "out"]) + parts["out"].compute_bias()
                 h = out if layer == 0 else h + out
             out = tf.nn.relu(tf.matmul(tf.nn.relu(h), out_kernel) + out_bias)
             logits = self._step_logits(tf.matmul(out, logits_kernel) + logits_bias)
@@ -528,7 +537,7 @@ class GatedPixelCNN(PixelCNN):
 
         vertical = [parts["vertical"].rows_cache(width, n, features) for parts in self.stack[1:]]
         horizontal = [parts["filter"].rows_cache(width, n, features) for parts in self.stack[1:]]
-        links = [tf.zeros([width, n, 2 * features]) for _ in self.stack]
+        links = [tf.zeros([width, n, 2 * features], self.compute_dtype) for _ in self.stack]
         return (vertical, horizontal, links), start_row, logits_at
 
 

@@ -57,12 +57,12 @@ class Config:
     checkpoint_every: int = 500  # multiple of log_every
     image_every: int = 1000  # multiple of log_every; image grids and latent plots
     max_checkpoints: int = 3
-    # Arithmetic of the layers (Keras's dtype policy): "float32", or "mixed_bfloat16" (bfloat16
-    # compute, float32 variables, losses and outputs; CPUs with AVX-512 bfloat16, TPUs, recent GPUs).
-    # Not yet for the PixelCNN decoder (pixelcnn, pixelgan).
+    # Arithmetic of the layers (Keras's dtype policy): "float32"; "mixed_bfloat16" (bfloat16 compute,
+    # float32 variables, losses and outputs; CPUs with AVX-512 bfloat16, TPUs, recent GPUs); or
+    # "mixed_float16" (the same in float16, with dynamic loss scaling; GPUs).
     precision: str = "float32"
 
-    PRECISIONS: ClassVar[tuple[str, ...]] = ("float32", "mixed_bfloat16")
+    PRECISIONS: ClassVar[tuple[str, ...]] = ("float32", "mixed_bfloat16", "mixed_float16")
 
     def validate(self) -> None:
         """Raises ValueError for settings that cannot work together; called before building."""

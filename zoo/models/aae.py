@@ -22,7 +22,7 @@ from typing import ClassVar
 import keras
 import tensorflow as tf
 
-from zoo import configs, layers, losses, priors, registry
+from zoo import configs, layers, losses, optimizers, priors, registry
 from zoo.models.base import ZooModel, serving_seed
 
 
@@ -186,7 +186,7 @@ class AAE(ZooModel):
         if config.optimizer == "sgd":
             return keras.optimizers.SGD(rate, momentum=0.9)
         adversarial = phase in ("discriminator", "generator")
-        return keras.optimizers.Adam(rate, beta_1=config.beta_1 if adversarial else 0.9)
+        return optimizers.Adam(rate, beta_1=config.beta_1 if adversarial else 0.9)
 
     # --- the model ---------------------------------------------------------------------------------
     def _encode(self, images, noise, training):

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo import losses
+from zoo import losses, optimizers
 
 
 def draw_key(seed: int, name: str) -> int:
@@ -58,7 +58,7 @@ class ZooModel(keras.Model):
     # --- construction -----------------------------------------------------------------------------
     def make_optimizer(self, phase: str) -> keras.optimizers.Optimizer:
         """Adam per phase; families override to set per-phase learning rates."""
-        return keras.optimizers.Adam(self.config.learning_rate)
+        return optimizers.Adam(self.config.learning_rate)
 
     def build_for_training(self, jit_compile: bool | None = None) -> None:
         """Builds the sub-models and every phase's optimizer. Call inside `strategy.scope()`: under
@@ -66,6 +66,11 @@ class ZooModel(keras.Model):
         `jit_compile` (default: the config's) compiles the train step with XLA."""
         self(tf.zeros((1,) + tuple(self.spec.image_shape)))
         self.phase_optimizers = {phase: self.make_optimizer(phase) for phase in self.phases}
+        if self.config.precision == "mixed_float16":
+            # float16's 5 exponent bits flush small gradients to zero: each phase scales its loss up
+            # and its gradients back down, skipping (and halving the scale on) non-finite steps.
+            self.phase_optimizers = {phase: optimizers.LossScaleOptimizer(optimizer)
+                                     for phase, optimizer in self.phase_optimizers.items()}
         for phase, optimizer in self.phase_optimizers.items():
             optimizer.build(self.phase_variables(phase))
         # compile's optimizer is the first phase's: its iteration count is the model's step counter.
@@ -124,11 +129,14 @@ class ZooModel(keras.Model):
     def apply_phase(self, phase: str, tape: tf.GradientTape, loss: tf.Tensor) -> None:
         """One optimizer step of `phase` on the variables that phase owns, with per-replica scaling."""
         variables = self.phase_variables(phase)
+        optimizer = self.phase_optimizers[phase]
         with tape:  # the scaling must be recorded too
             scaled = losses.for_gradient(loss)
+            if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+                scaled = optimizer.scale_loss(scaled)  # its apply_gradients divides the scale out again
         gradients = tape.gradient(scaled, variables)
         pairs = [(g, v) for g, v in zip(gradients, variables) if g is not None]
-        self.phase_optimizers[phase].apply_gradients(pairs)
+        optimizer.apply_gradients(pairs)
 
     def track(self, **values) -> None:
         for name, value in values.items():

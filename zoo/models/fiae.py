@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import dataclasses
 
-import keras
 import tensorflow as tf
 
-from zoo import configs, layers, losses, registry
+from zoo import configs, layers, losses, optimizers, registry
 from zoo.models.base import serving_seed
 from zoo.models.iae import IAE, ImplicitConfig
 
@@ -91,8 +90,8 @@ class FIAE(IAE):
     def make_optimizer(self, phase):
         config = self.config
         if phase in ("image_discriminator", "reconstruction_discriminator"):
-            return keras.optimizers.Adam(config.discriminator_learning_rate, beta_1=config.beta_1)
-        return keras.optimizers.Adam(config.generator_learning_rate, beta_1=config.beta_1)
+            return optimizers.Adam(config.discriminator_learning_rate, beta_1=config.beta_1)
+        return optimizers.Adam(config.generator_learning_rate, beta_1=config.beta_1)
 
     # --- what users do with a trained model -------------------------------------------------------
     def generate(self, n, seed):

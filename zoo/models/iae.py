@@ -30,10 +30,9 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-import keras
 import tensorflow as tf
 
-from zoo import configs, layers, losses, registry
+from zoo import configs, layers, losses, optimizers, registry
 from zoo.models.aae import AAE, AutoencoderConfig, Optimized
 from zoo.models.base import serving_seed
 
@@ -122,9 +121,9 @@ class IAE(AAE):
     def make_optimizer(self, phase):
         config = self.config
         if phase == "reconstruction_discriminator":
-            return keras.optimizers.Adam(config.discriminator_learning_rate, beta_1=config.beta_1)
+            return optimizers.Adam(config.discriminator_learning_rate, beta_1=config.beta_1)
         if phase == "reconstruction_generator":
-            return keras.optimizers.Adam(config.generator_learning_rate, beta_1=config.beta_1)
+            return optimizers.Adam(config.generator_learning_rate, beta_1=config.beta_1)
         return super().make_optimizer(phase)
 
     # --- the model ---------------------------------------------------------------------------------

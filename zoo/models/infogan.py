@@ -21,11 +21,10 @@ import dataclasses
 import math
 from typing import ClassVar
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo import configs, layers, losses, registry
+from zoo import configs, layers, losses, optimizers, registry
 from zoo.models.base import ZooModel, serving_seed
 
 CONTINUOUS_PRIORS = ("uniform", "gaussian")
@@ -85,7 +84,7 @@ class InfoGAN(ZooModel):
     def make_optimizer(self, phase):
         config = self.config
         rate = config.discriminator_learning_rate if phase == "discriminator" else config.generator_learning_rate
-        return keras.optimizers.Adam(rate, beta_1=config.beta_1)
+        return optimizers.Adam(rate, beta_1=config.beta_1)
 
     # --- the model ---------------------------------------------------------------------------------
     def latent_code(self, n, seed):

@@ -32,10 +32,9 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-import keras
 import tensorflow as tf
 
-from zoo import configs, layers, losses, registry
+from zoo import configs, layers, losses, optimizers, registry
 from zoo.models.base import ZooModel, serving_seed
 
 CONDITIONING = ("none", "supervised", "unsupervised", "embedding")
@@ -151,7 +150,7 @@ class LPAAE(ZooModel):
         return captions
 
     def make_optimizer(self, phase):
-        return keras.optimizers.Adam(self.config.learning_rate, beta_1=self.config.beta_1)
+        return optimizers.Adam(self.config.learning_rate, beta_1=self.config.beta_1)
 
     # --- the model ---------------------------------------------------------------------------------
     def encode(self, images, seed=None):

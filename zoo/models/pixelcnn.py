@@ -9,10 +9,9 @@ import dataclasses
 import math
 from typing import ClassVar
 
-import keras
 import tensorflow as tf
 
-from zoo import autoregressive, configs, losses, registry
+from zoo import autoregressive, configs, losses, optimizers, registry
 from zoo.models.base import ZooModel, serving_seed
 
 
@@ -37,8 +36,6 @@ class PixelCNNConfig(configs.Config):
     }
     DEFAULT_TUNE: ClassVar[tuple[str, ...]] = ("features", "blocks")
 
-    PRECISIONS: ClassVar[tuple[str, ...]] = ("float32",)  # the masked convolutions and samplers: float32 only
-
     def validate(self) -> None:
         super().validate()
         configs.check_choice("output", self.output, autoregressive.OUTPUTS)
@@ -61,7 +58,7 @@ class PixelCNNModel(ZooModel):
                                            jit_sampler=config.jit_compile, name="pixelcnn")
 
     def make_optimizer(self, phase):
-        return keras.optimizers.Adam(self.config.learning_rate)
+        return optimizers.Adam(self.config.learning_rate)
 
     def call(self, images, training=False):
         return self.network(images)

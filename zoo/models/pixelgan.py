@@ -59,8 +59,6 @@ class PixelGANConfig(configs.SemiSupervised, Optimized, AutoencoderConfig):
         "receptive_field": configs.Choice((0, 5, 9)),
     }
 
-    PRECISIONS: ClassVar[tuple[str, ...]] = ("float32",)  # the masked convolutions and samplers: float32 only
-
     def validate(self) -> None:
         super().validate()
         if self.code_size and self.num_clusters:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo import configs, layers, losses
+from zoo import configs, layers, losses, optimizers
 from zoo.models.base import ZooModel, serving_seed
 
 
@@ -79,7 +78,7 @@ class Translator(ZooModel):
     def make_optimizer(self, phase):
         rate = (self.config.discriminator_learning_rate if "discriminator" in phase
                 else self.config.generator_learning_rate)
-        return keras.optimizers.Adam(rate, beta_1=self.config.beta_1)
+        return optimizers.Adam(rate, beta_1=self.config.beta_1)
 
     # --- the model ---------------------------------------------------------------------------------
     @staticmethod

@@ -13,10 +13,9 @@ import dataclasses
 import math
 from typing import ClassVar
 
-import keras
 import tensorflow as tf
 
-from zoo import configs, layers, losses, registry
+from zoo import configs, layers, losses, optimizers, registry
 from zoo.models.base import ZooModel
 
 
@@ -66,7 +65,7 @@ class VAE(ZooModel):
         return {"elbo": ("encoder", "decoder")}, ("reconstruction_loss", "kl", "negative_elbo")
 
     def make_optimizer(self, phase):
-        return keras.optimizers.Adam(self.config.learning_rate)
+        return optimizers.Adam(self.config.learning_rate)
 
     # --- the model ---------------------------------------------------------------------------------
     def posterior(self, images, training=False):
