@@ -95,6 +95,18 @@ def test_fashion_mnist_table_runs_and_reports_collapse(tmp_path):
     assert "| clustering | clustering_error (%) |" in result.stdout and "clusters used " in result.stdout
 
 
+def test_precision_table_trains_both_precisions_and_compares_them(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "experiments.precision_table", "--preset=aae/tiny",
+                             "--seeds=0,1", "--steps=2", "--set=num_clusters=3", "--set=code_size=0",
+                             f"--workdir={tmp_path / 'runs'}"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("| ")}
+    assert "clustering_error" in rows["precision"] and "| 2 | 2 x " in rows["float32"]
+    assert "the seed spread" in rows["mixed_bfloat16"]
+    assert sorted(os.listdir(tmp_path / "runs")) == ["float32_seed0", "float32_seed1", "mixed_bfloat16_seed0",
+                                                     "mixed_bfloat16_seed1", "results.json"]
+
+
 def test_the_table_takes_a_dataset_s_own_presets_and_shows_the_paper_beside():
     # In its own process: the script's flags would clash with other scripts' flags imported here.
     check = """
