@@ -29,6 +29,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_list("presets", list(MAIN_PRESETS), "presets to time")
 flags.DEFINE_integer("steps", 50, "steps per timed segment")
 flags.DEFINE_integer("rounds", 2, "timed segments per precision")
+flags.DEFINE_integer("warmup", 10, "untimed steps per variant first (tracing, oneDNN's kernel choices, allocations)")
 flags.DEFINE_multi_string("set", [], "config overrides for every preset (e.g. dataset=digits)")
 
 
@@ -64,7 +65,7 @@ def main(argv):
         feeds = {key: tf.data.Dataset.from_tensors(b).repeat() for key, (_, _, b) in built.items()}
         rates = {key: [] for key in built}
         for key, (_, m, _) in built.items():  # warm up: trace and compile
-            images_per_second(m, feeds[key], 5, config.batch_size)
+            images_per_second(m, feeds[key], FLAGS.warmup, config.batch_size)
         for _ in range(FLAGS.rounds):
             for key, (_, m, _) in built.items():
                 rates[key].append(images_per_second(m, feeds[key], FLAGS.steps, config.batch_size))

@@ -96,8 +96,18 @@ class MaskedConv2D(keras.layers.Layer):
     def compute_bias(self):
         return tf.cast(self.bias, self.compute_dtype)
 
-    def call(self, x):
-        return tf.nn.conv2d(x, self.masked_kernel(), strides=1, padding="SAME") + self.compute_bias()
+    def call(self, x, adaptive_bias=None, halves=False):
+        """The convolution plus its bias, and plus `adaptive_bias` ([B, 1, 1, F], the code's) if
+        given: the two biases meet before the one full-size addition (and its one reduction in the
+        backward pass). `halves=True`: the first and second halves of the output features as two
+        tensors, each from its half of the kernel (a gated unit's two inputs without a split)."""
+        bias = self.compute_bias() if adaptive_bias is None else self.compute_bias() + adaptive_bias
+        kernel = self.masked_kernel()
+        if not halves:
+            return tf.nn.conv2d(x, kernel, strides=1, padding="SAME") + bias
+        half = self.filters // 2
+        return tuple(tf.nn.conv2d(x, kernel[..., part], strides=1, padding="SAME") + bias[..., part]
+                     for part in (slice(None, half), slice(half, None)))
 
     def rows_cache(self, width, batch, features):
         """A cache of this layer's input over the r + 1 rows the causal kernel reads (rows below
@@ -214,20 +224,18 @@ class PixelCNN(keras.layers.Layer):
     def call(self, images, code=None):
         vectors, spatial_map = self._conditioning(code)
         def bias(name):
-            return vectors[name][:, None, None, :] if name in vectors else 0.0
+            return vectors[name][:, None, None, :] if name in vectors else None
 
-        h = self.conv_in(self._inputs(images)) + bias("conv_in")
+        h = self.conv_in(self._inputs(images), bias("conv_in"))
         if spatial_map is not None:
             h = h + spatial_map
         for b, block in enumerate(self.blocks):
-            t = tf.nn.relu(block["reduce"](tf.nn.relu(h)) + bias(f"block{b}_reduce"))
-            gate = block["gate"](t) if "gate" in block else None
-            if gate is not None:
-                gate = gate + bias(f"block{b}_gate")
-            h = h + block["expand"](self._spatial(block["spatial"](t) + bias(f"block{b}_spatial"), gate)) \
-                + bias(f"block{b}_expand")
-        out = tf.nn.relu(self.conv_out(tf.nn.relu(h)) + bias("conv_out"))
-        return self._shape_logits(self.conv_logits(out) + bias("conv_logits"))
+            t = tf.nn.relu(block["reduce"](tf.nn.relu(h), bias(f"block{b}_reduce")))
+            gate = block["gate"](t, bias(f"block{b}_gate")) if "gate" in block else None
+            h = h + block["expand"](self._spatial(block["spatial"](t, bias(f"block{b}_spatial")), gate),
+                                    bias(f"block{b}_expand"))
+        out = tf.nn.relu(self.conv_out(tf.nn.relu(h), bias("conv_out")))
+        return self._shape_logits(self.conv_logits(out, bias("conv_logits")))
 
     def _inputs(self, images):
         if self.output_kind == "bernoulli":
@@ -433,9 +441,10 @@ class GatedPixelCNN(PixelCNN):
                 "filter": MaskedConv2D(features, (1, kernel), a_or_b, channels, name=f"layer{layer}_h_filter"),
                 "gate": MaskedConv2D(features, (1, kernel), a_or_b, channels, name=f"layer{layer}_h_gate"),
                 # The link sees only rows above (the vertical stack's), so it needs no mask.
-                "link": keras.layers.Dense(2 * features, name=f"layer{layer}_link"),
+                "link": keras.layers.Dense(2 * features, name=f"layer{layer}_link"),  # built below
                 "out": MaskedConv2D(features, 1, "B", channels, name=f"layer{layer}_h_out"),
             })
+            self.stack[-1]["link"].build((None, 2 * features))  # `call` reads its weights directly
         hidden = output_features or 2 * features
         self.conv_out = MaskedConv2D(hidden, 1, "B", channels, name="conv_out")
         self.conv_logits = MaskedConv2D(channels * self.levels, 1, "B", channels, name="conv_logits")
@@ -462,22 +471,30 @@ class GatedPixelCNN(PixelCNN):
     def call(self, images, code=None):
         vectors, spatial_map = self._conditioning(code)
         def bias(name):
-            return vectors[name][:, None, None, :] if name in vectors else 0.0
+            return vectors[name][:, None, None, :] if name in vectors else None
 
+        # Each gated unit's two halves (filter, gate) are kept apart as two tensors throughout, so no
+        # full-size split or concatenation is made: the link's matrix is applied in four blocks.
         v = h = self._inputs(images)
+        p = self.features
         for layer, parts in enumerate(self.stack):
-            v_pre = parts["vertical"](v) + bias(f"layer{layer}_v")
+            v_filter, v_gate = parts["vertical"](v, bias(f"layer{layer}_v"), halves=True)
+            h_bias = bias(f"layer{layer}_h")
+            h_filter = parts["filter"](h, None if h_bias is None else h_bias[..., :p])
+            h_gate = parts["gate"](h, None if h_bias is None else h_bias[..., p:])
             if layer == 0 and spatial_map is not None:
-                v_pre = v_pre + spatial_map
-            h_pre = (tf.concat([parts["filter"](h), parts["gate"](h)], axis=-1) + parts["link"](v_pre)
-                     + bias(f"layer{layer}_h"))
-            if layer == 0 and spatial_map is not None:
-                h_pre = h_pre + spatial_map
-            v = self._gate(v_pre)
-            out = parts["out"](self._gate(h_pre))
+                v_filter, v_gate = v_filter + spatial_map, v_gate + spatial_map
+                h_filter, h_gate = h_filter + spatial_map, h_gate + spatial_map
+            link = parts["link"]
+            kernel, link_bias = tf.cast(link.kernel, v_filter.dtype), tf.cast(link.bias, v_filter.dtype)
+            h_filter = h_filter + _pointwise(v_filter, kernel[:p, :p]) + _pointwise(v_gate, kernel[p:, :p]) \
+                + link_bias[:p]
+            h_gate = h_gate + _pointwise(v_filter, kernel[:p, p:]) + _pointwise(v_gate, kernel[p:, p:]) + link_bias[p:]
+            v = tf.tanh(v_filter) * tf.sigmoid(v_gate)
+            out = parts["out"](tf.tanh(h_filter) * tf.sigmoid(h_gate))
             h = out if layer == 0 else h + out
-        out = tf.nn.relu(self.conv_out(tf.nn.relu(h)) + bias("conv_out"))
-        return self._shape_logits(self.conv_logits(out) + bias("conv_logits"))
+        out = tf.nn.relu(self.conv_out(tf.nn.relu(h), bias("conv_out")))
+        return self._shape_logits(self.conv_logits(out, bias("conv_logits")))
 
     def _sampler(self, n, code):
         """The vertical stack is computed a whole row at a time at the start of the row (it sees
@@ -555,6 +572,12 @@ def make(image_shape, features: int, blocks: int, receptive_field: int = 0, gate
                              jit_sampler=jit_sampler, name=name)
     return PixelCNN(image_shape, features, blocks, receptive_field, gated, output, conditioning=conditioning,
                     jit_sampler=jit_sampler, name=name)
+
+
+def _pointwise(x, matrix):
+    """x [..., C] times matrix [C, F] as one 2-D product: [..., F]."""
+    out = tf.matmul(tf.reshape(x, [-1, tf.shape(x)[-1]]), matrix)
+    return tf.reshape(out, tf.concat([tf.shape(x)[:-1], tf.shape(matrix)[-1:]], axis=0))
 
 
 def _channel_indices(n, c):
