@@ -85,3 +85,11 @@ def test_training_speed_benchmark_prints_both_precisions():
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("| ")}
     assert "x |" in rows["aae/tiny"] and "x |" in rows["pixelcnn/tiny"]
+
+
+def test_step_profile_shows_the_fused_adam_update():
+    result = subprocess.run([sys.executable, "-m", "benchmarks.step_profile", "--preset=aae/tiny", "--steps=2",
+                             "--set=precision=mixed_bfloat16"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    op_types = [line.split("|")[1].strip() for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert "ResourceApplyAdam" in op_types and "Cast" in op_types, result.stdout
