@@ -70,8 +70,9 @@ def test_float16_scales_each_phase_loss_and_resumes(preset, tmp_path):
         assert 0 < float(optimizer.dynamic_scale.numpy()) <= 2 ** 15
 
 
-def test_mirrored_on_two_cpus_matches_one_device_in_bfloat16(tmp_path, mirrored):
-    config = registry.resolve(preset_name="aae/tiny", overrides=["precision=mixed_bfloat16"])
+@pytest.mark.parametrize("preset", ["aae/tiny", "pixelgan/tiny"])
+def test_mirrored_on_two_cpus_matches_one_device_in_bfloat16(preset, tmp_path, mirrored):
+    config = registry.resolve(preset_name=preset, overrides=["precision=mixed_bfloat16"])
     single = training.run(config, str(tmp_path / "single"), verbose=0)
     replicated = training.run(config, str(tmp_path / "mirrored"), strategy=mirrored, verbose=0)
     for key in single:  # bfloat16 keeps 8 bits of mantissa: the replicas' sums round differently
