@@ -11,7 +11,7 @@ would make the two precisions different draws rather than different arithmetic).
 Each (precision, seed) is an ordinary zoo run in <workdir>/<precision>_seed<k> (resumable), evaluated
 by zoo.evaluation on the test split. Prints, per precision, every metric's mean ± std over seeds and
 the training wall time per run, and whether bfloat16's mean lies within float32's seed spread (the
-larger of the two standard deviations); writes <workdir>/results.json.
+larger of the two standard deviations; every metric here is lower-is-better); writes <workdir>/results.json.
 """
 from __future__ import annotations
 
@@ -64,8 +64,9 @@ def summarize(results: list[dict], precisions: list[str]) -> str:
             if precision != reference and by_precision[reference]:
                 ref = np.array([r[metric] for r in by_precision[reference]])
                 spread = max(ref.std(ddof=1) if len(ref) > 1 else 0.0, values.std(ddof=1) if len(values) > 1 else 0.0)
-                within = abs(values.mean() - ref.mean()) <= spread
-                cell += f" ({'within' if within else 'outside'} the seed spread)"
+                difference = values.mean() - ref.mean()
+                where = "within" if abs(difference) <= spread else "outside"
+                cell += f" ({difference:+.4f}: {where} the seed spread)"
             cells.append(cell)
         minutes = [r["train_minutes"] for r in rows]
         wall = f"{np.mean(minutes):.1f} min" if None not in minutes else "-"
