@@ -25,6 +25,7 @@ flags.DEFINE_string("preset", "pixelgan/mnist_clustering", "preset to profile")
 flags.DEFINE_multi_string("set", [], "config overrides (e.g. precision=mixed_bfloat16)")
 flags.DEFINE_integer("steps", 10, "profiled steps")
 flags.DEFINE_integer("top", 20, "op types to print")
+flags.DEFINE_enum("adam", "fused", ["fused", "keras"], "the zoo's fused Adam or keras.optimizers.Adam (for comparison)")
 
 
 def op_type_times(xplane: str) -> collections.Counter:
@@ -43,8 +44,12 @@ def op_type_times(xplane: str) -> collections.Counter:
 
 @cli.report_errors
 def main(argv):
-    from zoo import registry, training
+    import keras
 
+    from zoo import optimizers, registry, training
+
+    if FLAGS.adam == "keras":
+        optimizers.Adam = keras.optimizers.Adam  # every family makes its Adam through this name
     config = registry.resolve(preset_name=FLAGS.preset, overrides=[*FLAGS.set, "jit_compile=false"])
     _, model = training.build(config)
     feed = tf.data.Dataset.from_tensors(next(iter(training.train_dataset(config)))).repeat()
@@ -55,8 +60,8 @@ def main(argv):
     tf.profiler.experimental.stop()
     times = op_type_times(sorted(glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True))[-1])
     total = sum(times.values())
-    print(f"{FLAGS.preset} ({config.precision}, batch {config.batch_size}): {rate:.0f} images/s while profiled; "
-          f"op self time {total / FLAGS.steps / 1000:.1f} ms per step over both threads\n")
+    print(f"{FLAGS.preset} ({config.precision}, batch {config.batch_size}, {FLAGS.adam} Adam): {rate:.0f} images/s "
+          f"while profiled; op self time {total / FLAGS.steps / 1000:.1f} ms per step over both threads\n")
     print("| op type | ms / step | share |")
     print("|---|---|---|")
     for op, micros in times.most_common(FLAGS.top):
