@@ -293,7 +293,7 @@ class AAE(ZooModel):
         codes = self._encode_train(images, "aae/discriminator_noise")
         real = self._prior_samples(tf.shape(images)[0])
         with tf.GradientTape() as tape:
-            loss = tf.add_n([losses.discriminator_loss(d(real[k], training=True), d(codes[k], training=True))
+            loss = tf.add_n([losses.discriminator_loss(*_real_and_fake_logits(d, real[k], codes[k]))
                              for k, d in self._discriminators().items()])
         self.apply_phase("discriminator", tape, loss)
         return {"discriminator_loss": loss}
@@ -314,6 +314,14 @@ class AAE(ZooModel):
             loss = losses.softmax_cross_entropy(data["labeled_label"], logits)
         self.apply_phase("classifier", tape, loss)
         return {"classifier_loss": loss}
+
+
+def _real_and_fake_logits(discriminator, real, fake):
+    """D(real), D(fake) by one call on both batches: the code discriminators are plain MLPs (no batch
+    statistics), so each logit depends on its own example alone, and one call reads (and, under
+    mixed precision, casts) D's weights once instead of twice."""
+    logits = discriminator(tf.concat([real, tf.cast(fake, real.dtype)], axis=0), training=True)
+    return tf.split(logits, [tf.shape(real)[0], tf.shape(fake)[0]], axis=0)
 
 
 _BASE = AAEConfig()
