@@ -169,3 +169,19 @@ def test_text_to_image_embeds_captions_and_scores_held_out_ones(tmp_path, minilm
                             env={**os.environ, "ZOO_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr[-3000:]
     assert '"held_out_caption_accuracy"' in result.stdout and out.stat().st_size > 0
+
+
+def test_code_trace_reads_the_code_and_both_discriminators_every_chunk(tmp_path):
+    workdir = tmp_path / "trace"
+    result = subprocess.run([sys.executable, "-m", "experiments.code_trace", "--preset=iae/tiny", "--steps=4",
+                             "--every=2", "--examples=100", "--set=code_size=0", "--set=num_clusters=4",
+                             "--set=adversarial=true", f"--workdir={workdir}"],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert "d_joint_shuffled" in rows[0] and "code_gan_grad_cosine" in rows[0] and len(rows) == 3, result.stdout
+    assert (workdir / "trace.png").stat().st_size > 0 and len((workdir / "trace.jsonl").read_text().splitlines()) == 2
+    refused = subprocess.run([sys.executable, "-m", "experiments.code_trace", "--preset=iae/tiny", "--steps=5",
+                              "--every=2", f"--workdir={workdir}"], cwd=REPO, capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode != 0 and "multiple of --every" in refused.stderr
