@@ -23,6 +23,7 @@ Prints a markdown table, writes <workdir>/trace.jsonl and <workdir>/trace.png.
 from __future__ import annotations
 
 import json
+import math
 import os
 
 import numpy as np
@@ -153,10 +154,11 @@ def main(argv):
     if FLAGS.examples < BATCH or FLAGS.examples % BATCH:
         raise ValueError(f"--examples must be a positive multiple of {BATCH}, got {FLAGS.examples}")
     workdir = FLAGS.workdir or os.path.join("runs", "trace_" + FLAGS.preset.replace("/", "_"))
-    rows = []
+    rows, preset = [], registry.resolve(preset_name=FLAGS.preset, overrides=FLAGS.set)
+    chunking = [f"checkpoint_every={FLAGS.every}", f"log_every={math.gcd(FLAGS.every, preset.log_every)}"]
     for step in range(FLAGS.every, FLAGS.steps + 1, FLAGS.every):
         config = registry.resolve(preset_name=FLAGS.preset, seed=FLAGS.seed, steps=step,
-                                  overrides=[*FLAGS.set, f"checkpoint_every={FLAGS.every}"])
+                                  overrides=[*FLAGS.set, *chunking])
         if not getattr(config, "num_clusters", 0):
             raise ValueError(f"{FLAGS.preset} has no categorical code (num_clusters=0)")
         runs.timed_run(config, workdir)
