@@ -107,7 +107,7 @@ def reading(workdir: str, examples: int) -> dict:
     test_probs = evaluation._batched(classify, test["image"][:examples], BATCH)
     validation_probs = evaluation._batched(classify, validation["image"], BATCH)
     usage = test_probs.mean(axis=0)
-    result = {"step": int(model.step_counter.numpy()),
+    result = {"step": int(model.step_counter.numpy()), "num_clusters": config.num_clusters,
               "clustering_error": metrics.cluster_error_by_validation(
                   validation_probs, validation["label"], test_probs, test["label"][:examples]),
               "clusters_used": metrics.clusters_used(test_probs),
@@ -126,7 +126,11 @@ def plot(rows: list[dict], path: str, title: str) -> None:
     import matplotlib.pyplot as plt
 
     steps = [r["step"] for r in rows]
-    panels = (("clustering error", ("clustering_error",)), ("code statistics", ("top_probability",)),
+    k = rows[0]["num_clusters"]  # usage on [0, 1], beside the top probability
+    rows = [{**r, "clusters used / K": r["clusters_used"] / k, "usage entropy / ln K": r["usage_entropy"] / np.log(k)}
+            for r in rows]
+    panels = (("clustering error", ("clustering_error",)),
+              ("code statistics", ("top_probability", "clusters used / K", "usage entropy / ln K")),
               ("P(real)", ("d_code_codes", "d_code_prior", "d_code_argmax", "d_joint_positive", "d_joint_negative",
                            "d_joint_shuffled")),
               ("gradient cosine across examples", ("code_gan_grad_cosine", "joint_gan_grad_cosine")))
