@@ -18,7 +18,8 @@ The run trains in chunks (an ordinary, resumable zoo run in --workdir); after ea
   cosine between two examples' gradients (near 1: every code is pushed the same way, the signature
   of a drift of all codes toward one corner; near 0: each code is pushed its own way).
 
-Prints a markdown table, writes <workdir>/trace.jsonl and <workdir>/trace.png.
+Prints a markdown table, writes <workdir>/trace.jsonl (one line per reading as it is taken: a trace
+run again with a larger --steps resumes the run and keeps its readings) and <workdir>/trace.png.
 """
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ def reading(workdir: str, examples: int) -> dict:
     test_probs = evaluation._batched(classify, test["image"][:examples], BATCH)
     validation_probs = evaluation._batched(classify, validation["image"], BATCH)
     usage = test_probs.mean(axis=0)
-    result = {"step": int(model.step_counter.numpy()), "num_clusters": config.num_clusters,
+    result = {"step": int(model.step_counter.numpy()),
               "clustering_error": metrics.cluster_error_by_validation(
                   validation_probs, validation["label"], test_probs, test["label"][:examples]),
               "clusters_used": metrics.clusters_used(test_probs),
@@ -119,16 +120,16 @@ def reading(workdir: str, examples: int) -> dict:
     return result
 
 
-def plot(rows: list[dict], path: str, title: str) -> None:
+def plot(rows: list[dict], k: int, path: str, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     steps = [r["step"] for r in rows]
-    k = rows[0]["num_clusters"]  # usage on [0, 1], beside the top probability
-    rows = [{**r, "clusters used / K": r["clusters_used"] / k, "usage entropy / ln K": r["usage_entropy"] / np.log(k)}
-            for r in rows]
+    usage = {"clusters used / K": lambda r: r["clusters_used"] / k,  # on [0, 1], beside the top probability
+             "usage entropy / ln K": lambda r: r["usage_entropy"] / np.log(k)}
+    rows = [{**r, **{name: f(r) for name, f in usage.items()}} for r in rows]
     panels = (("clustering error", ("clustering_error",)),
               ("code statistics", ("top_probability", "clusters used / K", "usage entropy / ln K")),
               ("P(real)", ("d_code_codes", "d_code_prior", "d_code_argmax", "d_joint_positive", "d_joint_negative",
@@ -158,23 +159,36 @@ def main(argv):
     if FLAGS.examples < BATCH or FLAGS.examples % BATCH:
         raise ValueError(f"--examples must be a positive multiple of {BATCH}, got {FLAGS.examples}")
     workdir = FLAGS.workdir or os.path.join("runs", "trace_" + FLAGS.preset.replace("/", "_"))
-    rows, preset = [], registry.resolve(preset_name=FLAGS.preset, overrides=FLAGS.set)
+    preset = registry.resolve(preset_name=FLAGS.preset, overrides=FLAGS.set)
+    if not getattr(preset, "num_clusters", 0):
+        raise ValueError(f"{FLAGS.preset} has no categorical code (num_clusters=0)")
     chunking = [f"checkpoint_every={FLAGS.every}", f"log_every={math.gcd(FLAGS.every, preset.log_every)}"]
+    path = os.path.join(workdir, "trace.jsonl")
+    rows = []
+    if os.path.exists(path):  # a resumed trace keeps its readings
+        with open(path) as f:
+            rows = [json.loads(line) for line in f]
+    read = {r["step"] for r in rows}
     for step in range(FLAGS.every, FLAGS.steps + 1, FLAGS.every):
+        if step in read:
+            continue
+        latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+        if latest and int(latest.rsplit("-", 1)[1]) > step:
+            print(f"no reading at step {step}: the run in {workdir} is past it", flush=True)
+            continue
         config = registry.resolve(preset_name=FLAGS.preset, seed=FLAGS.seed, steps=step,
                                   overrides=[*FLAGS.set, *chunking])
-        if not getattr(config, "num_clusters", 0):
-            raise ValueError(f"{FLAGS.preset} has no categorical code (num_clusters=0)")
         runs.timed_run(config, workdir)
         rows.append(reading(workdir, FLAGS.examples))
+        with open(path, "a") as f:
+            f.write(json.dumps(rows[-1]) + "\n")
         print(" ".join(f"{key}={value:.4g}" for key, value in rows[-1].items()), flush=True)
-    with open(os.path.join(workdir, "trace.jsonl"), "w") as f:
-        f.writelines(json.dumps(r) + "\n" for r in rows)
+    rows.sort(key=lambda r: r["step"])
     columns = [c for c in COLUMNS if c in rows[0]]
     print("| " + " | ".join(columns) + " |\n" + "|---" * len(columns) + "|")
     for r in rows:
         print("| " + " | ".join(f"{r[c]:.4g}" for c in columns) + " |")
-    plot(rows, os.path.join(workdir, "trace.png"), f"{FLAGS.preset} {' '.join(FLAGS.set)}")
+    plot(rows, preset.num_clusters, os.path.join(workdir, "trace.png"), f"{FLAGS.preset} {' '.join(FLAGS.set)}")
 
 
 if __name__ == "__main__":

@@ -181,6 +181,13 @@ def test_code_trace_reads_the_code_and_both_discriminators_every_chunk(tmp_path)
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     assert "d_joint_shuffled" in rows[0] and "code_gan_grad_cosine" in rows[0] and len(rows) == 3, result.stdout
     assert (workdir / "trace.png").stat().st_size > 0 and len((workdir / "trace.jsonl").read_text().splitlines()) == 2
+    longer = subprocess.run([sys.executable, "-m", "experiments.code_trace", "--preset=iae/tiny", "--steps=6",
+                             "--every=2", "--examples=100", "--set=code_size=0", "--set=num_clusters=4",
+                             "--set=adversarial=true", f"--workdir={workdir}"],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert longer.returncode == 0, longer.stderr[-3000:]
+    steps = [line.split("|")[1].strip() for line in longer.stdout.splitlines() if line.startswith("| ")]
+    assert steps == ["step", "2", "4", "6"], longer.stdout  # the earlier readings kept, one new
     refused = subprocess.run([sys.executable, "-m", "experiments.code_trace", "--preset=iae/tiny", "--steps=5",
                               "--every=2", f"--workdir={workdir}"], cwd=REPO, capture_output=True, text=True,
                              timeout=300)
