@@ -8,12 +8,15 @@
    first traces and compiles); the images the two draw are compared and the ratio is printed. The
    fast sampler is timed both with its loops compiled by XLA (the default where the preset's
    `jit_compile` is on) and as a plain graph (what an exported SavedModel runs); the naive one runs
-   as a graph (XLA does not make it faster: its cost is the full-image convolutions).
+   as a graph (XLA does not make it faster: its cost is the full-image convolutions). With
+   --bfloat16 (default) both samplers run again in `precision=mixed_bfloat16`, graph only, and
+   their images are compared with each other (the cache is exact at each precision).
 2. Training images/s of the preset's full train step (every phase) and its FLOP rate (profiler
    count) as a fraction of a 2048^2 fp32 matmul timed in the same run.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -29,6 +32,7 @@ flags.DEFINE_multi_string("set", [], "config overrides")
 flags.DEFINE_integer("samples", 16, "images per draw")
 flags.DEFINE_integer("steps", 50, "training steps per timed segment")
 flags.DEFINE_integer("rounds", 2, "timed training segments")
+flags.DEFINE_bool("bfloat16", True, "also time the naive and fast samplers computing in bfloat16 (mixed_bfloat16)")
 
 
 def timed(function, *args):
@@ -37,30 +41,51 @@ def timed(function, *args):
     return time.perf_counter() - start, result
 
 
+def sampler_seconds(config, samplers):
+    """Builds `config`'s model and times each (name, method, jit) sampler on the same codes and seed;
+    returns the model and {name: (seconds, images)}."""
+    from zoo import training
+
+    _, model = training.build(config)
+    network = model.decoder if hasattr(model, "decoder") else model.network
+    seed = tf.constant([1, 2], tf.int32)
+    code = model.prior_code(FLAGS.samples, tf.constant([3, 4], tf.int32)) if hasattr(model, "prior_code") else None
+    timings = {}
+    for name, method, jit in samplers:
+        network.jit_sampler = jit
+        sampler = tf.function(getattr(network, method))
+        sampler(FLAGS.samples, seed, code).numpy()  # trace (and compile)
+        timings[name] = timed(sampler, FLAGS.samples, seed, code)
+    return model, network, timings
+
+
+def print_samplers(timings, rows, naive="naive"):
+    for name, label in rows:
+        seconds, images = timings[name]
+        same = sum(np.array_equal(a, b) for a, b in zip(timings[naive][1], images))
+        print(f"  {label:30s}  {seconds:8.2f} s: {timings[naive][0] / seconds:5.1f}x the naive speed; "
+              f"identical images: {same} of {FLAGS.samples}")
+
+
 @cli.report_errors
 def main(argv):
     from zoo import registry, training
 
     config = registry.resolve(preset_name=FLAGS.preset, overrides=FLAGS.set)
-    _, model = training.build(config)
-    network = model.decoder if hasattr(model, "decoder") else model.network
-    seed = tf.constant([1, 2], tf.int32)
-    code = model.prior_code(FLAGS.samples, tf.constant([3, 4], tf.int32)) if hasattr(model, "prior_code") else None
-    seconds, images = {}, {}
-    for name, method, jit in (("naive", "sample_naive", False), ("fast", "sample_fast", False),
-                              ("fast_xla", "sample_fast", True)):
-        network.jit_sampler = jit
-        sampler = tf.function(getattr(network, method))
-        sampler(FLAGS.samples, seed, code).numpy()  # trace (and compile)
-        seconds[name], images[name] = timed(sampler, FLAGS.samples, seed, code)
+    model, network, timings = sampler_seconds(config, (("naive", "sample_naive", False), ("fast", "sample_fast", False),
+                                                       ("fast_xla", "sample_fast", True)))
     height, width, channels = model.spec.image_shape
     print(f"{FLAGS.preset} {' '.join(FLAGS.set)}: {FLAGS.samples} samples of {height}x{width}x{channels}, "
           f"{network.describe()}")
-    print(f"  naive sampler           {seconds['naive']:8.2f} s")
-    for name, label in (("fast", "fast sampler, graph"), ("fast_xla", "fast sampler, XLA")):
-        same = sum(np.array_equal(a, b) for a, b in zip(images["naive"], images[name]))
-        print(f"  {label:22s}  {seconds[name]:8.2f} s: {seconds['naive'] / seconds[name]:5.1f}x the naive speed; "
-              f"identical images: {same} of {FLAGS.samples}")
+    print(f"  naive sampler                   {timings['naive'][0]:8.2f} s")
+    print_samplers(timings, (("fast", "fast sampler, graph"), ("fast_xla", "fast sampler, XLA")))
+    if FLAGS.bfloat16:  # the same samplers computing in bfloat16 (a network of the same config and seed)
+        low = dataclasses.replace(config, precision="mixed_bfloat16")
+        _, _, low_timings = sampler_seconds(low, (("naive", "sample_naive", False), ("fast", "sample_fast", False)))
+        print(f"  naive sampler, bfloat16         {low_timings['naive'][0]:8.2f} s "
+              f"({timings['naive'][0] / low_timings['naive'][0]:.2f}x float32's)")
+        print_samplers(low_timings, (("fast", "fast sampler, bfloat16 graph"),))
+        print(f"  fast sampler, bfloat16 / float32 graph: {timings['fast'][0] / low_timings['fast'][0]:.2f}x")
 
     pipeline = training.train_dataset(config)
     batch = next(iter(pipeline))

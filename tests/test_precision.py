@@ -94,3 +94,14 @@ def test_step_profile_shows_the_fused_adam_update():
     assert result.returncode == 0, result.stderr[-3000:]
     op_types = [line.split("|")[1].strip() for line in result.stdout.splitlines() if line.startswith("| ")]
     assert "ResourceApplyAdam" in op_types and "Cast" in op_types, result.stdout
+
+
+def test_pixelcnn_sampling_benchmark_compares_the_samplers_at_both_precisions():
+    result = subprocess.run([sys.executable, "-m", "benchmarks.pixelcnn_sampling", "--preset=pixelcnn/tiny",
+                             "--samples=2", "--steps=2", "--rounds=1"],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    bfloat16 = [line for line in result.stdout.splitlines() if "fast sampler, bfloat16 graph" in line]
+    # bfloat16 rounds the full-image and the cached convolutions' sums differently, so a draw may flip a pixel:
+    # test_autoregressive tests the cached sampler against the network's own logits at each precision.
+    assert bfloat16 and "identical images: " in bfloat16[0] and "x float32's" in result.stdout, result.stdout
