@@ -10,7 +10,9 @@
    `jit_compile` is on) and as a plain graph (what an exported SavedModel runs); the naive one runs
    as a graph (XLA does not make it faster: its cost is the full-image convolutions). With
    --bfloat16 (default) both samplers run again in `precision=mixed_bfloat16`, graph only, and
-   their images are compared with each other (the cache is exact at each precision).
+   their images are compared with each other: bfloat16 rounds the two samplers' sums differently,
+   so a draw near its threshold may flip and the rest of that image follow it (the cache's
+   exactness at each precision is tested against the network's own logits).
 2. Training images/s of the preset's full train step (every phase) and its FLOP rate (profiler
    count) as a fraction of a 2048^2 fp32 matmul timed in the same run.
 """
