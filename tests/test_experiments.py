@@ -20,6 +20,16 @@ def test_pixelgan_fig6_draws_every_cluster(tmp_path):
     assert out.stat().st_size > 0
 
 
+def test_pixelgan_fig7_draws_every_class_of_a_semi_supervised_run(tmp_path):
+    config = registry.resolve(preset_name="pixelgan/tiny_semi_supervised")
+    training.run(config, str(tmp_path / "run"), verbose=0)
+    out = tmp_path / "fig7.png"
+    result = subprocess.run([sys.executable, "-m", "experiments.pixelgan_fig6", f"--workdir={tmp_path / 'run'}",
+                             f"--out={out}", "--samples=2"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert out.stat().st_size > 0
+
+
 def test_iae_fig6_draws_every_cluster_with_shared_noise(tmp_path):
     config = registry.resolve(preset_name="iae/tiny", overrides=["code_size=0", "num_clusters=4", "adversarial=true"])
     training.run(config, str(tmp_path / "run"), verbose=0)
