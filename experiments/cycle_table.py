@@ -100,10 +100,11 @@ def main(argv):
     from zoo import classifier as zoo_classifier
     from zoo import data, metrics, registry, training, visualize
 
-    test = data.arrays(FLAGS.dataset, "test")
+    where = runs.data_options(FLAGS.set)
+    test = data.arrays(FLAGS.dataset, "test", **where)
     shoes = test["image"][test["label"] == 0][:FLAGS.examples]
     edge_maps = test["image"][test["label"] == 1][:FLAGS.examples]
-    scorer = zoo_classifier.Scorer.zoo(FLAGS.dataset, epochs=FLAGS.classifier_epochs)
+    scorer = zoo_classifier.Scorer.zoo(FLAGS.dataset, epochs=FLAGS.classifier_epochs, **where)
     reference = {"shoes": scorer.features(shoes), "edge_maps": scorer.features(edge_maps)}
     print(f"spread of real edge maps: {metrics.spread(edge_maps):.4f}", flush=True)
     other_shoes = test["image"][test["label"] == 0][FLAGS.examples:2 * FLAGS.examples]

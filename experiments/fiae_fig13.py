@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from experiments import common
+from experiments import common, runs
 from zoo import cli
 
 flags.DEFINE_integer("examples", 1000, "test images measured")
@@ -28,7 +28,7 @@ def main(argv):
     workdir = common.train_runs({"deterministic_15d": ("fiae/mnist_deterministic", [])},
                                 flags_.workdir or "runs/fiae_fig13")["deterministic_15d"]
     _, _, model = training.restore(workdir)
-    images = data.arrays(flags_.dataset, "test")["image"][:flags_.examples]
+    images = data.arrays(flags_.dataset, "test", **runs.data_options(flags_.set))["image"][:flags_.examples]
     reconstruct = tf.function(lambda x: model.reconstruct(x, tf.constant([flags_.seed, 1])))
     reconstructions = np.concatenate([reconstruct(tf.constant(images[i:i + 500])).numpy()
                                       for i in range(0, len(images), 500)])

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from experiments import common
+from experiments import common, runs
 from zoo import classifier as zoo_classifier
 from zoo import cli
 
@@ -51,9 +51,10 @@ def main(argv):
 
     flags_ = common.FLAGS
     workdirs = common.train_runs(RUNS, flags_.workdir or "runs/iae_fig2")
-    test = data.arrays(flags_.dataset, "test")
+    where = runs.data_options(flags_.set)
+    test = data.arrays(flags_.dataset, "test", **where)
     images, labels = test["image"][:flags_.examples], test["label"][:flags_.examples]
-    classifier, info = zoo_classifier.load_or_train(flags_.dataset, flags_.classifier_epochs, flags_.seed)
+    classifier, info = zoo_classifier.load_or_train(flags_.dataset, flags_.classifier_epochs, flags_.seed, **where)
     print(f"\nlabels by {zoo_classifier.describe(info)}\n")
     print("| model | label kept by reconstructions | diversity (MSE between two draws) |\n|---|---|---|")
     panels = {}

@@ -162,11 +162,13 @@ def main(argv):
     unknown = [r for r in FLAGS.rows if r not in ROWS]
     if unknown:
         raise ValueError(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
-    scorer = zoo_classifier.Scorer.zoo(FLAGS.dataset) if FLAGS.scorer == "zoo" else zoo_classifier.Scorer.inception()
-    reference = scorer.features(data.arrays(FLAGS.dataset, "test")["image"])
+    where = runs.data_options(FLAGS.set)
+    scorer = (zoo_classifier.Scorer.zoo(FLAGS.dataset, **where) if FLAGS.scorer == "zoo"
+              else zoo_classifier.Scorer.inception())
+    reference = scorer.features(data.arrays(FLAGS.dataset, "test", **where)["image"])
     results = []
     if FLAGS.score_data:
-        images = data.arrays(FLAGS.dataset, "train", limit=FLAGS.samples)["image"]
+        images = data.arrays(FLAGS.dataset, "train", limit=FLAGS.samples, **where)["image"]
         result = {"row": "data", "code_size": 0, "seed": 0, "steps": 0, "train_minutes": 0.0, "scorer": scorer.name,
                   **image_scores(images, scorer, reference)}
         print(json.dumps(result), flush=True)

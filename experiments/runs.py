@@ -31,6 +31,17 @@ def timed_run(config, workdir: str) -> float | None:
     return timing["train_seconds"] / timing.get("steps_timed", config.steps) * config.steps / 60
 
 
+def data_options(overrides: list[str]) -> dict:
+    """The `source_dir` / `data_dir` that `--set` overrides give the runs, for a script's own reads of
+    the dataset (test images, the scorer's training set), so they find the data where the runs do."""
+    options = {}
+    for item in overrides:
+        key, _, value = (part.strip() for part in item.partition("="))
+        if key in ("source_dir", "data_dir") and value:
+            options[key] = value
+    return options
+
+
 def merge_results(path: str, results: list[dict], key: tuple[str, ...]) -> list[dict]:
     """Writes `results` into the JSON list at `path`, replacing the entries with the same `key` values,
     and returns the merged list."""

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from experiments import runs
 from zoo import cli
 
 FLAGS = flags.FLAGS
@@ -55,7 +56,7 @@ def write_captions(path: str, encoder) -> dict:
     trained = [c for phrasings, _ in CAPTIONS for c in phrasings]
     per_class = len(CAPTIONS[0][0])
     table = encoder(trained)
-    labels = data.arrays(FLAGS.dataset, "train")["label"]
+    labels = data.arrays(FLAGS.dataset, "train", **runs.data_options(FLAGS.set))["label"]
     index = labels[:, None] * per_class + np.arange(per_class)[None]
     held_out = [c for _, phrasings in CAPTIONS for c in phrasings]
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -84,7 +85,7 @@ def main(argv):
     run_dir = os.path.join(FLAGS.workdir, "run")
     training.run(config, run_dir)
     _, _, model = training.restore(run_dir)
-    scorer = classifier.Scorer.zoo(FLAGS.dataset)
+    scorer = classifier.Scorer.zoo(FLAGS.dataset, **runs.data_options(FLAGS.set))
     result = {"steps": FLAGS.steps, "seed": FLAGS.seed, "scorer": scorer.name}
     for split, (_, embeddings, labels) in captions.items():
         result[f"{split}_caption_accuracy"] = accuracy(model, scorer, embeddings, labels, FLAGS.samples_per_caption,

@@ -247,6 +247,19 @@ def test_mnist_with_source_dir_uses_idx_files(tmp_path, idx_dir):
     assert (data_dir / "zoo_idx_images" / "mnist").is_dir()
 
 
+def test_the_scoring_classifier_reads_mnist_from_a_source_dir(tmp_path, idx_dir, monkeypatch):
+    """MNIST given as IDX files (`--set source_dir=DIR`) trains the classifier that IS / FID use."""
+    from experiments import runs
+    from zoo import classifier
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    source, _ = idx_dir
+    where = runs.data_options([f"source_dir={source}", "steps=3", f"data_dir = {tmp_path / 'tfds'}", "seed=1"])
+    assert where == {"source_dir": str(source), "data_dir": str(tmp_path / "tfds")}
+    _, info = classifier.load_or_train("mnist", epochs=1, verbose=0, **where)
+    assert info["dataset"] == "mnist" and 0.0 <= info["test_accuracy"] <= 1.0
+
+
 def test_two_processes_preparing_one_dataset_take_turns(tmp_path, idx_dir):
     """Two runs started side by side on an unprepared dataset: one prepares, the other waits and
     reads what it wrote (without the lock, the second's rename of its records fails)."""

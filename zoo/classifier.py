@@ -4,6 +4,7 @@ dataset), classifier-based Inception Score / FID. Cached per dataset, so every e
 with the same network:
 
     python -m zoo.classifier --dataset=fashion_edges2shoes
+    python -m zoo.classifier --dataset=mnist --source_dir=../shared/data/mnist
 
 writes <cache>/<dataset>.keras and <dataset>.json (its test accuracy); <cache> is $ZOO_CACHE_DIR or
 ~/.cache/zoo/classifiers. Every score built on it names it with `describe`. Training is seeded, but
@@ -37,9 +38,11 @@ def _build(spec):
         keras.layers.Dense(spec.num_classes, activation="softmax", name="probabilities")])
 
 
-def load_or_train(dataset: str, epochs: int = EPOCHS, seed: int = 0, retrain: bool = False, verbose: int = 2):
+def load_or_train(dataset: str, epochs: int = EPOCHS, seed: int = 0, retrain: bool = False, verbose: int = 2,
+                  source_dir: str | None = None, data_dir: str | None = None):
     """(model giving class probabilities, {"dataset", "test_accuracy", "path", ...}); trained on the
-    training split once and cached."""
+    training split once and cached. `source_dir` / `data_dir`: where the dataset is found, as a run's
+    `--set source_dir=DIR` (MNIST from its IDX files); the cache is per dataset name."""
     import keras
 
     from zoo import data
@@ -49,8 +52,9 @@ def load_or_train(dataset: str, epochs: int = EPOCHS, seed: int = 0, retrain: bo
         with open(stem + ".json") as f:
             return keras.models.load_model(stem + ".keras"), json.load(f)
     keras.utils.set_random_seed(seed)
-    train, test = data.arrays(dataset, "train"), data.arrays(dataset, "test")
-    model = _build(data.spec(dataset))
+    where = dict(source_dir=source_dir, data_dir=data_dir)
+    train, test = data.arrays(dataset, "train", **where), data.arrays(dataset, "test", **where)
+    model = _build(data.spec(dataset, **where))
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(train["image"], train["label"], batch_size=128, epochs=epochs, verbose=verbose)
     info = {"dataset": dataset, "epochs": epochs, "seed": seed, "path": stem + ".keras",
@@ -131,7 +135,8 @@ def describe(info: dict) -> str:
 
 def main(argv):
     flags_ = flags.FLAGS
-    _, info = load_or_train(flags_.dataset, flags_.epochs, flags_.seed, flags_.retrain)
+    _, info = load_or_train(flags_.dataset, flags_.epochs, flags_.seed, flags_.retrain,
+                            source_dir=flags_.source_dir or None, data_dir=flags_.data_dir or None)
     print(describe(info))
     print(info["path"])
 
@@ -142,4 +147,6 @@ if __name__ == "__main__":
     flags.DEFINE_integer("epochs", EPOCHS, "training epochs")
     flags.DEFINE_integer("seed", 0, "seed")
     flags.DEFINE_bool("retrain", False, "train again even if cached")
+    flags.DEFINE_string("source_dir", "", "directory of the dataset's source files (e.g. MNIST's IDX files)")
+    flags.DEFINE_string("data_dir", "", "TFDS data directory")
     app.run(cli.report_errors(main))
