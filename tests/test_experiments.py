@@ -10,20 +10,11 @@ from zoo import registry, training
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_pixelgan_fig6_draws_every_cluster(tmp_path):
-    config = registry.resolve(preset_name="pixelgan/tiny_categorical")
-    training.run(config, str(tmp_path / "run"), verbose=0)
-    out = tmp_path / "fig6.png"
-    result = subprocess.run([sys.executable, "-m", "experiments.pixelgan_fig6", f"--workdir={tmp_path / 'run'}",
-                             f"--out={out}", "--samples=3"], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert out.stat().st_size > 0
-
-
-def test_pixelgan_fig7_draws_every_class_of_a_semi_supervised_run(tmp_path):
-    config = registry.resolve(preset_name="pixelgan/tiny_semi_supervised")
-    training.run(config, str(tmp_path / "run"), verbose=0)
-    out = tmp_path / "fig7.png"
+@pytest.mark.parametrize("preset", ["pixelgan/tiny_categorical", "pixelgan/tiny_semi_supervised"])
+def test_pixelgan_fig6_and_fig7_draw_every_category(preset, tmp_path):
+    """Fig. 6 (samples of each cluster) for a clustering run, Fig. 7 (of each class) for a semi-supervised one."""
+    training.run(registry.resolve(preset_name=preset), str(tmp_path / "run"), verbose=0)
+    out = tmp_path / "figure.png"
     result = subprocess.run([sys.executable, "-m", "experiments.pixelgan_fig6", f"--workdir={tmp_path / 'run'}",
                              f"--out={out}", "--samples=2"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
