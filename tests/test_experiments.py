@@ -21,6 +21,16 @@ def test_pixelgan_fig6_and_fig7_draw_every_category(preset, tmp_path):
     assert out.stat().st_size > 0
 
 
+def test_joint_probe_reads_a_cycleiae_run_and_replays_its_game(tmp_path):
+    training.run(registry.resolve(preset_name="cycleiae/tiny", overrides=["steps=2"]), str(tmp_path / "run"), verbose=0)
+    result = subprocess.run([sys.executable, "-m", "experiments.joint_probe", f"--workdir={tmp_path / 'run'}",
+                             "--examples=8", "--steps=2", "--every=1"], cwd=REPO, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "p_real_shuffled" in result.stdout and "own_over_other" in result.stdout
+    assert result.stdout.count("| 1-1 |") == 1 and "| 2-2 |" in result.stdout
+
+
 def test_iae_fig6_draws_every_cluster_with_shared_noise(tmp_path):
     config = registry.resolve(preset_name="iae/tiny", overrides=["code_size=0", "num_clusters=4", "adversarial=true"])
     training.run(config, str(tmp_path / "run"), verbose=0)
