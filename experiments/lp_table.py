@@ -1,4 +1,4 @@
-"""Learned priors for AAEs on Fashion-MNIST (Wang et al. 2020, Tables 1 and 3, Figs. 8-10): the AAE,
+"""Learned priors for AAEs on Fashion-MNIST or MNIST (Wang et al. 2020, Tables 1 and 3, Figs. 8-10): the AAE,
 VAE, VampPrior and the learned prior on the same convolutional autoencoder and budget, the
 learned prior's ablation (A: learned prior, B: perceptual loss, C: decoder in both phases), code
 sizes, and the supervised conditional prior.
@@ -6,9 +6,11 @@ sizes, and the supervised conditional prior.
     python -m experiments.lp_table --seeds=0,1,2 --steps=3000 --workdir=runs/lp_fm
     python -m experiments.lp_table --rows=aae,vae,vampprior,lpaae --code_sizes=8,100 --seeds=0,1,2
     python -m experiments.lp_table --rows=supervised,unsupervised --seeds=0,1,2 --figures_dir=docs
+    python -m experiments.lp_table --dataset=mnist --set=source_dir=../shared/data/mnist --workdir=runs/lp_mnist \\
+        --rows=aae,lpaae --code_sizes=8,100          # the paper's MNIST from its IDX files
 
 Scores: classifier-based Inception Score of 5,000 samples and FID between their features and the
-test set's, both with the zoo's Fashion-MNIST classifier (`zoo.classifier`, named in the output;
+test set's, both with the zoo's classifier of the dataset (`zoo.classifier`, named in the output;
 `--scorer=inception` uses Inception-v3 where its weights are available). The conditional rows draw
 the grids of Figs. 10 and 12 (a condition s per column, the noise z shared along each row) and
 report how well s decides the class of its samples: the supervised prior, the share of samples the
