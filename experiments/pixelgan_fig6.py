@@ -40,7 +40,7 @@ def main(argv):
         raise ValueError(f"{FLAGS.workdir} is not a categorical pixelgan run (model={config.model})")
     k, n = config.num_clusters, FLAGS.samples
     names = model.spec.label_names or [str(i) for i in range(model.spec.num_classes)]
-    if getattr(config, "num_labels", 0):  # Fig. 7: category k was trained to be class k
+    if config.num_labels:  # Fig. 7: category k was trained to be class k
         order = np.arange(k)
         row_labels = [f"class {names[c]}" for c in order]
         title = f"PixelGAN, {config.num_labels} labels: samples of each class"
